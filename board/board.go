@@ -100,13 +100,13 @@ type QEMU struct {
 // implementation, because the kernel's own module requests fail (there is no modprobe).
 
 // storageModules: the PALISADE config filesystem is ext4 on a virtio disk (or a board's own block device).
-func storageModules() []string { return []string{"crc16", "mbcache", "jbd2", "ext4"} }
+// crc32c_generic comes first: ext4 metadata checksums and nf_tables (through libcrc32c) both look up "crc32c".
+func storageModules() []string { return []string{"crc32c_generic", "crc16", "mbcache", "jbd2", "ext4"} }
 
 // nftModules: nftables with conntrack, reject, log, limits and IPsec matching. nft_counter and nft_exthdr (TCP MSS)
-	// are built into nf_tables in this kernel. nft_log needs a logger backend: nf_log_syslog.
+// are built into nf_tables in this kernel. nft_log needs a logger backend: nf_log_syslog.
 func nftModules() []string {
 	return []string{
-		"crc32c_generic",
 		"nft_ct",
 		"nft_reject_inet", "nft_reject_ipv4", "nft_reject_ipv6",
 		"nft_log", "nf_log_syslog",
@@ -116,7 +116,7 @@ func nftModules() []string {
 }
 
 // ipsecModules: IPsec ESP: AES-GCM (gcm ctr ghash_generic seqiv), AES-CBC + HMAC (authenc echainiv), and drbg, without
-	// which adding an XFRM state fails with ENOENT. sha512_generic for HMAC-SHA384/512.
+// which adding an XFRM state fails with ENOENT. sha512_generic for HMAC-SHA384/512.
 func ipsecModules() []string {
 	return []string{
 		"xfrm_user", "esp4",
