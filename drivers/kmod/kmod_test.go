@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -92,6 +93,7 @@ func TestWriteDepRoundTrip(t *testing.T) {
 }
 
 type fakeKernel struct {
+	mu     sync.Mutex
 	loaded []string
 	fail   map[string]error
 	hang   map[string]bool
@@ -105,6 +107,8 @@ func (k *fakeKernel) init(f *os.File, params string, flags int) error {
 	if err := k.fail[name]; err != nil {
 		return err
 	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
 	k.loaded = append(k.loaded, name)
 	return nil
 }

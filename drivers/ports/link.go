@@ -1,0 +1,130 @@
+package ports
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+)
+
+// Setup renames each port's NIC to its kernel name and brings it up, through h. A link that already has
+// its name is only brought up, so Setup is idempotent. Renames go through temporary names, so ports may
+// swap names (eth1 becoming ge-0-0-0 while a stale ge-0-0-0 exists). Failures are collected per port.
+func Setup(h *netlink.Handle, ports []Port) error {
+	type pending struct {
+		p    Port
+		link netlink.Link
+	}
+	var errs []error
+	var todo []pending
+	for i, p := range ports {
+		link, err := h.LinkByName(p.NIC.Name)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("port %s: finding link %s: %w", p.Junos, p.NIC.Name, err))
+			continue
+		}
+		if link.Attrs().Name != p.Kernel {
+			if err := h.LinkSetDown(link); err != nil {
+				errs = append(errs, fmt.Errorf("port %s: setting %s down to rename it: %w", p.Junos, p.NIC.Name, err))
+				continue
+			}
+			tmp := fmt.Sprintf("pal-tmp%d", i)
+			if err := h.LinkSetName(link, tmp); err != nil {
+				errs = append(errs, fmt.Errorf("port %s: renaming %s to %s: %w", p.Junos, p.NIC.Name, tmp, err))
+				continue
+			}
+		}
+		todo = append(todo, pending{p, link})
+	}
+	for _, t := range todo {
+		if t.link.Attrs().Name != t.p.Kernel {
+			if err := h.LinkSetName(t.link, t.p.Kernel); err != nil {
+				errs = append(errs, fmt.Errorf("port %s: renaming %s to %s: %w", t.p.Junos, t.p.NIC.Name, t.p.Kernel, err))
+				continue
+			}
+		}
+		if err := h.LinkSetUp(t.link); err != nil {
+			errs = append(errs, fmt.Errorf("port %s: setting %s up: %w", t.p.Junos, t.p.Kernel, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// CarrierEvent is a change of a port's carrier (link detected or lost).
+type CarrierEvent struct {
+	// Junos and Kernel name the port, e.g. "ge-0/0/0" and "ge-0-0-0".
+	Junos, Kernel string
+	Up            bool
+	Time          time.Time
+}
+
+func (e CarrierEvent) String() string {
+	state := "down"
+	if e.Up {
+		state = "up"
+	}
+	return fmt.Sprintf("%s: link %s", e.Junos, state)
+}
+
+// WatchOptions configures WatchCarrier. The zero value watches the caller's network namespace.
+type WatchOptions struct {
+	// Namespace, if set, is the network namespace to watch (tests).
+	Namespace *netns.NsHandle
+	// Now is the clock for event times; nil means time.Now.
+	Now func() time.Time
+}
+
+// WatchCarrier calls report for the current carrier state of every port (links named like ge-0-0-N), then
+// for every change, until ctx is done. It returns nil when ctx ends, or the subscription's error.
+// report is called from WatchCarrier's goroutine only.
+func WatchCarrier(ctx context.Context, opts WatchOptions, report func(CarrierEvent)) error {
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	updates := make(chan netlink.LinkUpdate, 64)
+	done := make(chan struct{})
+	defer close(done)
+	errc := make(chan error, 1)
+	err := netlink.LinkSubscribeWithOptions(updates, done, netlink.LinkSubscribeOptions{
+		Namespace:    opts.Namespace,
+		ListExisting: true,
+		ErrorCallback: func(err error) {
+			select {
+			case errc <- err:
+			default:
+			}
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("subscribing to link changes: %w", err)
+	}
+	last := map[string]bool{} // kernel name -> carrier
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-errc:
+			return fmt.Errorf("watching link changes: %w", err)
+		case u, ok := <-updates:
+			if !ok {
+				return errors.New("watching link changes: subscription closed")
+			}
+			name := u.Attrs().Name
+			junos, isPort := JunosName(name)
+			if !isPort || u.Header.Type == unix.RTM_DELLINK {
+				continue
+			}
+			up := u.IfInfomsg.Flags&unix.IFF_LOWER_UP != 0
+			if prev, seen := last[name]; seen && prev == up {
+				continue
+			}
+			last[name] = up
+			report(CarrierEvent{Junos: junos, Kernel: name, Up: up, Time: now()})
+		}
+	}
+}
