@@ -14,12 +14,74 @@ func (c *Config) Set(words []string) error {
 	if len(words) == 0 {
 		return errors.New("missing statement after set")
 	}
-	next := c.Clone()
-	if err := setIn(Schema(), reflect.ValueOf(next).Elem(), words); err != nil {
+	// A dry pass first checks the whole statement without changing
+	// anything, so a failing statement leaves no half-made path behind,
+	// and no copy of a large configuration is needed.
+	return c.set(words, nil)
+}
+
+func (c *Config) set(words []string, ix *entryIndex) error {
+	root := reflect.ValueOf(c).Elem()
+	if err := setIn(Schema(), root, words, true, ix); err != nil {
 		return err
 	}
-	*c = *next
-	return nil
+	return setIn(Schema(), root, words, false, ix)
+}
+
+// entryIndex speeds up finding list entries by key while one text is
+// applied: a configuration of 10,000 policies would otherwise scan the list
+// for every statement. Entries are keyed by the address of the slice header
+// and checked against its data pointer and length, so a list that changed
+// behind the index's back is simply indexed again.
+type entryIndex struct {
+	lists map[uintptr]*listIndex
+}
+
+type listIndex struct {
+	data uintptr
+	n    int
+	keys map[string]int
+}
+
+func newEntryIndex() *entryIndex { return &entryIndex{lists: map[uintptr]*listIndex{}} }
+
+func keyString(keys []string) string { return strings.Join(keys, "\x00") }
+
+func (ix *entryIndex) find(list *Node, slice reflect.Value, keys []string) int {
+	if ix == nil || !slice.CanAddr() {
+		return findEntry(list, slice, keys)
+	}
+	addr := slice.Addr().Pointer()
+	li := ix.lists[addr]
+	if li == nil || li.data != slice.Pointer() || li.n != slice.Len() {
+		li = &listIndex{data: slice.Pointer(), n: slice.Len(), keys: make(map[string]int, slice.Len())}
+		for i := range slice.Len() {
+			e := slice.Index(i)
+			k := make([]string, len(list.Keys))
+			for j, key := range list.Keys {
+				k[j] = e.Field(key.field).String()
+			}
+			li.keys[keyString(k)] = i
+		}
+		ix.lists[addr] = li
+	}
+	if i, ok := li.keys[keyString(keys)]; ok {
+		return i
+	}
+	return -1
+}
+
+// appended records an entry added at the end of slice.
+func (ix *entryIndex) appended(slice reflect.Value, keys []string) {
+	if ix == nil || !slice.CanAddr() {
+		return
+	}
+	li := ix.lists[slice.Addr().Pointer()]
+	if li == nil || li.n != slice.Len()-1 {
+		return
+	}
+	li.keys[keyString(keys)] = slice.Len() - 1
+	li.n, li.data = slice.Len(), slice.Pointer()
 }
 
 // Delete applies one `delete` statement. Deleting something that is not
@@ -187,6 +249,10 @@ func readKeys(list *Node, words []string, bare bool) (keys []string, rest []stri
 }
 
 func findEntry(list *Node, slice reflect.Value, keys []string) int {
+	// Statements usually go on with the entry the previous one made.
+	if n := slice.Len(); n > 0 && entryIs(list, slice.Index(n-1), keys) {
+		return n - 1
+	}
 	for i := range slice.Len() {
 		e := slice.Index(i)
 		match := true
@@ -201,6 +267,15 @@ func findEntry(list *Node, slice reflect.Value, keys []string) int {
 		}
 	}
 	return -1
+}
+
+func entryIs(list *Node, e reflect.Value, keys []string) bool {
+	for j, k := range list.Keys {
+		if e.Field(k.field).String() != keys[j] {
+			return false
+		}
+	}
+	return true
 }
 
 // leafValues reads the values of a leaf-list statement: one word, or a
@@ -226,7 +301,7 @@ func leafValues(n *Node, words []string) ([]string, error) {
 	return out, nil
 }
 
-func setIn(n *Node, v reflect.Value, words []string) error {
+func setIn(n *Node, v reflect.Value, words []string, dry bool, ix *entryIndex) error {
 	if len(words) == 0 {
 		return nil
 	}
@@ -240,65 +315,92 @@ func setIn(n *Node, v reflect.Value, words []string) error {
 	f := v.Field(c.field)
 	switch c.Kind {
 	case Container:
+		if dry {
+			next := reflect.New(c.typ)
+			if !f.IsNil() {
+				next = f
+			}
+			return setIn(c, next.Elem(), words[1:], dry, ix)
+		}
 		if f.IsNil() {
 			f.Set(reflect.New(c.typ))
 		}
 		clearChoice(n, v, c)
-		return setIn(c, f.Elem(), words[1:])
+		return setIn(c, f.Elem(), words[1:], dry, ix)
+	// As on Junos, one set statement may go on with siblings after a
+	// flag or a value: `match source-address a destination-address b`.
 	case Flag:
-		if len(words) > 1 {
-			return fmt.Errorf("unexpected %q after %s", words[1], c.Name)
+		if !dry {
+			clearChoice(n, v, c)
+			f.SetBool(true)
 		}
-		clearChoice(n, v, c)
-		f.SetBool(true)
-		return nil
+		return setIn(n, v, words[1:], dry, ix)
 	case Leaf:
 		if len(words) < 2 {
 			return fmt.Errorf("%s needs a value", c.Name)
-		}
-		if len(words) > 2 {
-			return fmt.Errorf("unexpected %q after %s %s", words[2], c.Name, words[1])
 		}
 		val, err := canonValue(c, words[1])
 		if err != nil {
 			return err
 		}
-		clearChoice(n, v, c)
-		f.SetString(val)
-		return nil
+		if !dry {
+			clearChoice(n, v, c)
+			f.SetString(val)
+		}
+		return setIn(n, v, words[2:], dry, ix)
 	case LeafList:
-		vals, err := leafValues(c, words[1:])
+		end := 2
+		if len(words) > 1 && words[1] == "[" {
+			end = slices.Index(words, "]") + 1
+			if end == 0 {
+				return fmt.Errorf("missing ] after %s values", c.Name)
+			}
+		}
+		if end > len(words) {
+			return fmt.Errorf("%s needs a value", c.Name)
+		}
+		vals, err := leafValues(c, words[1:end])
 		if err != nil {
 			return err
 		}
-		clearChoice(n, v, c)
-		for _, val := range vals {
-			if !slices.Contains(f.Interface().([]string), val) {
-				f.Set(reflect.Append(f, reflect.ValueOf(val)))
+		if !dry {
+			clearChoice(n, v, c)
+			for _, val := range vals {
+				if !slices.Contains(f.Interface().([]string), val) {
+					f.Set(reflect.Append(f, reflect.ValueOf(val)))
+				}
 			}
 		}
-		return nil
+		return setIn(n, v, words[end:], dry, ix)
 	case List:
 		keys, rest, err := readKeys(c, words, bare)
 		if err != nil {
 			return err
 		}
-		clearChoice(n, v, c)
-		i := findEntry(c, f, keys)
-		if i < 0 {
-			e := reflect.New(c.typ).Elem()
+		i := ix.find(c, f, keys)
+		var e reflect.Value
+		switch {
+		case i >= 0:
+			e = f.Index(i)
+		case dry:
+			e = reflect.New(c.typ).Elem()
+		default:
+			e = reflect.New(c.typ).Elem()
 			for j, k := range c.Keys {
 				e.Field(k.field).SetString(keys[j])
 			}
 			f.Set(reflect.Append(f, e))
-			i = f.Len() - 1
+			ix.appended(f, keys)
+			e = f.Index(f.Len() - 1)
+		}
+		if !dry {
+			clearChoice(n, v, c)
 		}
 		entry := &Node{Name: c.Name, Children: c.Children}
-		e := f.Index(i)
 		if p := c.positionalChild(); p != nil && len(rest) > 0 && entry.Child(rest[0]) == nil {
 			rest = append([]string{p.Name}, rest...)
 		}
-		return setIn(entry, e, rest)
+		return setIn(entry, e, rest, dry, ix)
 	}
 	return fmt.Errorf("schema: unexpected kind %v", c.Kind)
 }

@@ -79,10 +79,21 @@ func (s *Source) Line(stmt string) int {
 	if best > 0 {
 		return best
 	}
+	// Statements written several to a line (`match source-address a
+	// application b`) are recorded whole: find the nearest common ancestor.
 	words := strings.Fields(stmt)
 	for n := len(words) - 1; n > 1; n-- {
-		if l, ok := s.lines[strings.Join(words[:n], " ")]; ok {
+		prefix := strings.Join(words[:n], " ")
+		if l, ok := s.lines[prefix]; ok {
 			return l
+		}
+		for i := sort.SearchStrings(s.stmts, prefix+" "); i < len(s.stmts) && strings.HasPrefix(s.stmts[i], prefix+" "); i++ {
+			if l := s.lines[s.stmts[i]]; best == 0 || l < best {
+				best = l
+			}
+		}
+		if best > 0 {
+			return best
 		}
 	}
 	return 0
@@ -162,6 +173,7 @@ func (c *Config) Apply(file, text string) (*Source, error) {
 		return src, &Problem{File: file, Message: err.Error()}
 	}
 	var errs []error
+	ix := newEntryIndex()
 	for _, st := range stmts {
 		if st.verb == "set" {
 			src.add(st.String(), st.line)
@@ -170,11 +182,13 @@ func (c *Config) Apply(file, text string) (*Source, error) {
 		switch {
 		case err != nil:
 		case st.verb == "set":
-			err = c.Set(st.words)
+			err = c.set(st.words, ix)
 		case st.verb == "delete":
 			err = c.Delete(st.words)
+			ix = newEntryIndex()
 		case st.verb == "insert":
 			err = c.Insert(st.words)
+			ix = newEntryIndex()
 		default:
 			err = fmt.Errorf("%s is not supported; use set, delete or insert", st.verb)
 		}
