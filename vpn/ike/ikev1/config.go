@@ -1,0 +1,285 @@
+package ikev1
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/palisade/palisade/vpn/ike/ikecrypto"
+	"github.com/palisade/palisade/vpn/ike/isakmp"
+)
+
+// Proposal is one phase 1 proposal, authenticated by pre-shared key.
+type Proposal struct {
+	Cipher   ikecrypto.Cipher
+	Hash     ikecrypto.HashAlg
+	Group    ikecrypto.Group
+	Lifetime time.Duration
+}
+
+func (p Proposal) String() string {
+	return fmt.Sprintf("%v/%v/%v/%ds", p.Cipher, p.Hash, p.Group, int(p.Lifetime.Seconds()))
+}
+
+// ChildProposal is one phase 2 (ESP) proposal.
+type ChildProposal struct {
+	Suite      ikecrypto.ESPSuite
+	Lifetime   time.Duration
+	LifetimeKB uint64 // 0: none
+}
+
+func (p ChildProposal) String() string {
+	s := fmt.Sprintf("esp:%v/%ds", p.Suite, int(p.Lifetime.Seconds()))
+	if p.LifetimeKB != 0 {
+		s += fmt.Sprintf("/%dkb", p.LifetimeKB)
+	}
+	return s
+}
+
+// PeerConfig is one IKE gateway.
+type PeerConfig struct {
+	Name      string
+	Local     netip.Addr // our address on the external interface
+	Remote    netip.Addr
+	PSK       []byte
+	Proposals []Proposal
+	// DPDInterval is the idle time after which an R-U-THERE is sent (0: off);
+	// DPDThreshold the number of unanswered ones that declare the peer dead.
+	DPDInterval  time.Duration
+	DPDThreshold int
+	Children     []ChildConfig
+}
+
+// ChildConfig is one tunnel policy of a gateway: one Child SA pair.
+type ChildConfig struct {
+	Name                  string // the VPN name
+	Policy                string // the tunnel policy's name
+	Reqid                 uint32
+	Local, Remote         netip.Prefix
+	Protocol              uint8
+	LocalPort, RemotePort uint16
+	Proposals             []ChildProposal
+	PFS                   ikecrypto.Group // 0: no PFS
+	Immediately           bool            // establish at configuration, else on the kernel's acquire
+}
+
+// ProxyID renders the child's proxy-id as local and remote identities.
+func (c ChildConfig) ProxyID() (local, remote *isakmp.Identification) {
+	return isakmp.IDPrefix(c.Local, c.Protocol, c.LocalPort), isakmp.IDPrefix(c.Remote, c.Protocol, c.RemotePort)
+}
+
+func joinStrings[T fmt.Stringer](xs []T) string {
+	s := make([]string, len(xs))
+	for i, x := range xs {
+		s[i] = x.String()
+	}
+	return "[" + strings.Join(s, " ") + "]"
+}
+
+// Phase 1 attribute types (RFC 2409 Appendix A).
+const (
+	attrEncryption = 1
+	attrHash       = 2
+	attrAuth       = 3
+	attrGroup      = 4
+	attrLifeType   = 11
+	attrLifeDur    = 12
+	attrKeyLength  = 14
+
+	authPSK      = 1
+	lifeSeconds  = 1
+	lifeKilobyte = 2
+	keyIKE       = 1
+)
+
+// IPsec DOI attribute types (RFC 2407 4.5).
+const (
+	attr2LifeType  = 1
+	attr2LifeDur   = 2
+	attr2Group     = 3
+	attr2EncapMode = 4
+	attr2Auth      = 5
+	attr2KeyLength = 6
+
+	encapTunnel    = 1
+	encapUDPTunnel = 3 // RFC 3947
+)
+
+// phase1SA encodes our phase 1 proposals: one proposal, one transform each.
+func phase1SA(ps []Proposal) *isakmp.SA {
+	p := isakmp.Proposal{Number: 1, Protocol: isakmp.ProtoISAKMP}
+	for i, x := range ps {
+		attrs := []isakmp.Attribute{isakmp.NewAttribute(attrEncryption, uint64(x.Cipher.Alg))}
+		if x.Cipher.Alg == ikecrypto.AESCBC {
+			attrs = append(attrs, isakmp.NewAttribute(attrKeyLength, uint64(x.Cipher.KeyBits)))
+		}
+		attrs = append(attrs,
+			isakmp.NewAttribute(attrHash, uint64(x.Hash)),
+			isakmp.NewAttribute(attrAuth, authPSK),
+			isakmp.NewAttribute(attrGroup, uint64(x.Group)),
+			isakmp.NewAttribute(attrLifeType, lifeSeconds),
+			isakmp.NewAttribute(attrLifeDur, uint64(x.Lifetime.Seconds())),
+		)
+		p.Transforms = append(p.Transforms, isakmp.Transform{Number: uint8(i + 1), ID: keyIKE, Attributes: attrs})
+	}
+	return &isakmp.SA{DOI: isakmp.DOIIPsec, Situation: isakmp.SituationIdentityOnly, Proposals: []isakmp.Proposal{p}}
+}
+
+// parsePhase1Transform reads a phase 1 transform; ok is false for anything
+// we cannot use (not PSK, unknown attribute values).
+func parsePhase1Transform(t isakmp.Transform) (p Proposal, ok bool) {
+	if t.ID != keyIKE {
+		return p, false
+	}
+	auth := uint64(0)
+	lifeType := uint64(0)
+	for _, a := range t.Attributes {
+		v, vok := a.Uint()
+		if !vok {
+			return p, false
+		}
+		switch a.Type {
+		case attrEncryption:
+			p.Cipher.Alg = ikecrypto.CipherAlg(v)
+		case attrKeyLength:
+			p.Cipher.KeyBits = int(v)
+		case attrHash:
+			p.Hash = ikecrypto.HashAlg(v)
+		case attrAuth:
+			auth = v
+		case attrGroup:
+			p.Group = ikecrypto.Group(v)
+		case attrLifeType:
+			lifeType = v
+		case attrLifeDur:
+			if lifeType == lifeSeconds {
+				p.Lifetime = time.Duration(v) * time.Second
+			}
+		}
+	}
+	if p.Cipher.Alg == ikecrypto.TripleDES && p.Cipher.KeyBits == 0 {
+		p.Cipher.KeyBits = 192
+	}
+	return p, auth == authPSK && p.Cipher.Validate() == nil && p.Hash.Valid() && p.Group.Valid()
+}
+
+// phase1Offers lists what an SA payload offers, for logs and selection.
+func phase1Offers(sa *isakmp.SA) (offers []Proposal, transforms []isakmp.Transform) {
+	for _, pr := range sa.Proposals {
+		if pr.Protocol != isakmp.ProtoISAKMP {
+			continue
+		}
+		for _, t := range pr.Transforms {
+			if p, ok := parsePhase1Transform(t); ok {
+				offers = append(offers, p)
+				transforms = append(transforms, t)
+			}
+		}
+	}
+	return offers, transforms
+}
+
+func samePhase1(a, b Proposal) bool {
+	return a.Cipher == b.Cipher && a.Hash == b.Hash && a.Group == b.Group
+}
+
+// phase2SA encodes our phase 2 proposals with our inbound SPI.
+func phase2SA(ps []ChildProposal, spi uint32, pfs ikecrypto.Group, natt bool) *isakmp.SA {
+	pr := isakmp.Proposal{Number: 1, Protocol: isakmp.ProtoESP, SPI: spiBytes(spi)}
+	mode := uint64(encapTunnel)
+	if natt {
+		mode = encapUDPTunnel
+	}
+	for i, x := range ps {
+		attrs := []isakmp.Attribute{
+			isakmp.NewAttribute(attr2LifeType, lifeSeconds),
+			isakmp.NewAttribute(attr2LifeDur, uint64(x.Lifetime.Seconds())),
+		}
+		if x.LifetimeKB != 0 {
+			attrs = append(attrs, isakmp.NewAttribute(attr2LifeType, lifeKilobyte), isakmp.NewAttribute(attr2LifeDur, x.LifetimeKB))
+		}
+		if pfs != 0 {
+			attrs = append(attrs, isakmp.NewAttribute(attr2Group, uint64(pfs)))
+		}
+		attrs = append(attrs, isakmp.NewAttribute(attr2EncapMode, mode))
+		if x.Suite.Auth != ikecrypto.AuthNone {
+			attrs = append(attrs, isakmp.NewAttribute(attr2Auth, uint64(x.Suite.Auth)))
+		}
+		if x.Suite.Cipher != ikecrypto.ESP3DES {
+			attrs = append(attrs, isakmp.NewAttribute(attr2KeyLength, uint64(x.Suite.KeyBits)))
+		}
+		pr.Transforms = append(pr.Transforms, isakmp.Transform{Number: uint8(i + 1), ID: uint8(x.Suite.Cipher), Attributes: attrs})
+	}
+	return &isakmp.SA{DOI: isakmp.DOIIPsec, Situation: isakmp.SituationIdentityOnly, Proposals: []isakmp.Proposal{pr}}
+}
+
+// childOffer is one parsed phase 2 transform.
+type childOffer struct {
+	ChildProposal
+	pfs   ikecrypto.Group
+	mode  uint64
+	spi   uint32
+	trans isakmp.Transform
+}
+
+func (o childOffer) String() string {
+	s := o.ChildProposal.String()
+	if o.pfs != 0 {
+		s += "/pfs-" + o.pfs.String()
+	}
+	return s
+}
+
+func parsePhase2(sa *isakmp.SA) []childOffer {
+	var out []childOffer
+	for _, pr := range sa.Proposals {
+		if pr.Protocol != isakmp.ProtoESP || len(pr.SPI) != 4 {
+			continue
+		}
+		for _, t := range pr.Transforms {
+			o := childOffer{spi: spiFrom(pr.SPI), trans: t}
+			o.Suite.Cipher = ikecrypto.ESPCipher(t.ID)
+			lifeType := uint64(0)
+			ok := true
+			for _, a := range t.Attributes {
+				v, vok := a.Uint()
+				if !vok {
+					ok = false
+					break
+				}
+				switch a.Type {
+				case attr2LifeType:
+					lifeType = v
+				case attr2LifeDur:
+					if lifeType == lifeSeconds {
+						o.Lifetime = time.Duration(v) * time.Second
+					} else if lifeType == lifeKilobyte {
+						o.LifetimeKB = v
+					}
+				case attr2Group:
+					o.pfs = ikecrypto.Group(v)
+				case attr2EncapMode:
+					o.mode = v
+				case attr2Auth:
+					o.Suite.Auth = ikecrypto.ESPAuth(v)
+				case attr2KeyLength:
+					o.Suite.KeyBits = int(v)
+				}
+			}
+			if o.Suite.Cipher == ikecrypto.ESP3DES {
+				o.Suite.KeyBits = 192
+			}
+			if ok && o.Suite.Validate() == nil {
+				out = append(out, o)
+			}
+		}
+	}
+	return out
+}
+
+func spiBytes(s uint32) []byte { return []byte{byte(s >> 24), byte(s >> 16), byte(s >> 8), byte(s)} }
+
+func spiFrom(b []byte) uint32 {
+	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+}

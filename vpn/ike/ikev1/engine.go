@@ -1,0 +1,446 @@
+package ikev1
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"time"
+
+	"github.com/palisade/palisade/vpn/ike/isakmp"
+)
+
+// Env is what an engine takes from its surroundings.
+type Env struct {
+	Now       func() time.Time
+	Rand      io.Reader
+	Log       *slog.Logger
+	Installer Installer
+}
+
+// Config tunes an engine. The zero value is the standard setup.
+type Config struct {
+	IKEPort        uint16        // default 500
+	NATTPort       uint16        // default 4500
+	Retransmits    int           // retransmissions before giving up, default 5
+	RetransmitBase time.Duration // first retransmission delay, doubled each time; default 1s
+	RetryAfter     time.Duration // wait before negotiating a failed peer again, default 10s
+}
+
+func (c Config) withDefaults() Config {
+	if c.IKEPort == 0 {
+		c.IKEPort = 500
+	}
+	if c.NATTPort == 0 {
+		c.NATTPort = 4500
+	}
+	if c.Retransmits == 0 {
+		c.Retransmits = 5
+	}
+	if c.RetransmitBase == 0 {
+		c.RetransmitBase = time.Second
+	}
+	if c.RetryAfter == 0 {
+		c.RetryAfter = 10 * time.Second
+	}
+	return c
+}
+
+// peer is one configured gateway with its tunnels.
+type peer struct {
+	cfg         PeerConfig
+	ike         *IKESA
+	children    []*child
+	nextAttempt time.Time
+}
+
+// child is one tunnel policy and its installed SA pair.
+type child struct {
+	cfg         ChildConfig
+	installed   *ChildSA
+	negotiating bool
+	wanted      bool // establish now (immediately, or after an acquire)
+	rekeyAt     time.Time
+	initiated   bool // we initiated the installed SA, so we rekey it
+}
+
+// Engine runs IKEv1 for every gateway of one local address. Its methods are
+// not safe for concurrent use: call them from one goroutine, or use Run and Do.
+type Engine struct {
+	cfg       Config
+	env       Env
+	tr        Transport
+	peers     map[string]*peer
+	sas       map[isakmp.Cookie]*IKESA
+	nextIndex uint32
+	cmds      chan func()
+}
+
+// NewEngine returns an engine sending through tr.
+func NewEngine(cfg Config, env Env, tr Transport) *Engine {
+	return &Engine{
+		cfg: cfg.withDefaults(), env: env, tr: tr,
+		peers: map[string]*peer{}, sas: map[isakmp.Cookie]*IKESA{},
+		nextIndex: 1, cmds: make(chan func()),
+	}
+}
+
+// Run handles datagrams, ticks and commands until ctx is done; then it
+// deletes every SA (telling the peers) and returns.
+func (e *Engine) Run(ctx context.Context, tick <-chan time.Time) error {
+	rx := e.tr.Receive()
+	for {
+		select {
+		case <-ctx.Done():
+			e.Shutdown()
+			return nil
+		case d, ok := <-rx:
+			if !ok {
+				e.Shutdown()
+				return errors.New("transport closed")
+			}
+			e.HandleDatagram(d)
+		case <-tick:
+			e.Tick()
+		case f := <-e.cmds:
+			f()
+		}
+	}
+}
+
+// Do runs f on the engine's goroutine (under Run) and waits for it.
+func (e *Engine) Do(ctx context.Context, f func(*Engine)) error {
+	done := make(chan struct{})
+	select {
+	case e.cmds <- func() { f(e); close(done) }:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// SetPeers replaces the configuration. Peers and tunnels that are gone or
+// changed are torn down; new ones with Immediately negotiate at the next Tick.
+func (e *Engine) SetPeers(cfgs []PeerConfig) {
+	want := map[string]PeerConfig{}
+	for _, c := range cfgs {
+		want[c.Name] = c
+	}
+	for name, p := range e.peers {
+		c, ok := want[name]
+		if !ok || !samePeer(p.cfg, c) {
+			e.env.Log.Info("removing IKE gateway", "gateway", name)
+			e.teardownPeer(p, true)
+			delete(e.peers, name)
+			continue
+		}
+		// Same gateway: reconcile its tunnels.
+		keep := map[string]ChildConfig{}
+		for _, cc := range c.Children {
+			keep[cc.Policy] = cc
+		}
+		var kids []*child
+		for _, ch := range p.children {
+			cc, ok := keep[ch.cfg.Policy]
+			if ok && sameChild(ch.cfg, cc) {
+				kids = append(kids, ch)
+				delete(keep, cc.Policy)
+				continue
+			}
+			e.removeChild(p, ch, true)
+		}
+		for _, cc := range c.Children {
+			if _, ok := keep[cc.Policy]; ok {
+				kids = append(kids, &child{cfg: cc, wanted: cc.Immediately})
+			}
+		}
+		p.children = kids
+		p.cfg = c
+	}
+	for name, c := range want {
+		if _, ok := e.peers[name]; ok {
+			continue
+		}
+		p := &peer{cfg: c}
+		for _, cc := range c.Children {
+			p.children = append(p.children, &child{cfg: cc, wanted: cc.Immediately})
+		}
+		e.peers[name] = p
+	}
+}
+
+func samePeer(a, b PeerConfig) bool {
+	return a.Local == b.Local && a.Remote == b.Remote && string(a.PSK) == string(b.PSK) &&
+		fmt.Sprint(a.Proposals) == fmt.Sprint(b.Proposals) && a.DPDInterval == b.DPDInterval && a.DPDThreshold == b.DPDThreshold
+}
+
+func sameChild(a, b ChildConfig) bool {
+	return fmt.Sprint(a) == fmt.Sprint(b)
+}
+
+// Acquire asks for the tunnel policy's SA (the kernel saw traffic for it).
+func (e *Engine) Acquire(policy string) {
+	for _, p := range e.peers {
+		for _, c := range p.children {
+			if c.cfg.Policy == policy {
+				c.wanted = true
+			}
+		}
+	}
+}
+
+// Shutdown deletes every SA, telling each peer, and uninstalls every child.
+func (e *Engine) Shutdown() {
+	for _, p := range e.peers {
+		e.teardownPeer(p, true)
+	}
+}
+
+func (e *Engine) now() time.Time { return e.env.Now() }
+
+func (e *Engine) random(n int) []byte {
+	b := make([]byte, n)
+	if _, err := io.ReadFull(e.env.Rand, b); err != nil {
+		panic(fmt.Sprintf("ikev1: reading randomness: %v", err)) // the injected source must not fail
+	}
+	return b
+}
+
+func (e *Engine) randomUint32() uint32 {
+	for {
+		if v := binary.BigEndian.Uint32(e.random(4)); v >= 256 {
+			return v // SPIs below 256 are reserved; message IDs only need nonzero
+		}
+	}
+}
+
+func (e *Engine) peerByRemote(a netip.Addr) *peer {
+	for _, p := range e.peers {
+		if p.cfg.Remote == a {
+			return p
+		}
+	}
+	return nil
+}
+
+// HandleDatagram processes one received datagram.
+func (e *Engine) HandleDatagram(d Datagram) {
+	b := d.Data
+	if d.Local.Port() == e.cfg.NATTPort {
+		if len(b) == 1 && b[0] == 0xff {
+			return // NAT keepalive
+		}
+		if len(b) < 4 || binary.BigEndian.Uint32(b) != 0 {
+			return // ESP in UDP belongs to the kernel
+		}
+		b = b[4:]
+	}
+	h, err := isakmp.DecodeHeader(b)
+	if err != nil {
+		e.env.Log.Debug("dropping datagram", "from", d.Remote, "err", err)
+		return
+	}
+	b = b[:h.Length]
+	sa := e.sas[h.InitiatorCookie]
+	if sa == nil {
+		if h.Exchange == isakmp.ExchangeMain && h.ResponderCookie.IsZero() && h.Flags&isakmp.FlagEncryption == 0 {
+			e.respondMM1(d, b)
+		}
+		return
+	}
+	if !sa.cr.IsZero() && h.ResponderCookie != sa.cr {
+		return
+	}
+	if sa.remote.Addr() != d.Remote.Addr() {
+		return
+	}
+	sa.inBytes += uint64(len(d.Data))
+	sa.inPackets++
+	sa.lastHeard = e.now()
+	if d.Local.Port() == e.cfg.NATTPort && sa.nattVID {
+		sa.local, sa.remote = d.Local, d.Remote // floated; the peer's NAT mapping may change
+	}
+	if sa.cr.IsZero() && h.Exchange == isakmp.ExchangeMain && sa.state == mmSentSA {
+		sa.cr = h.ResponderCookie
+	}
+	switch h.Exchange {
+	case isakmp.ExchangeMain:
+		if sa.lastRecv != nil && string(sa.lastRecv) == string(b) {
+			e.resend(sa, sa.rtLast())
+			return
+		}
+		e.handleMain(sa, h, b)
+	case isakmp.ExchangeQuick:
+		e.handleQuick(sa, h, b)
+	case isakmp.ExchangeInformational:
+		e.handleInformational(sa, h, b)
+	}
+}
+
+// send transmits a message of sa; with track set it is retransmitted until
+// the next message of the exchange arrives.
+func (e *Engine) send(sa *IKESA, msg []byte, rt **retransmitter, what string) {
+	if sa.local.Port() == e.cfg.NATTPort {
+		msg = append([]byte{0, 0, 0, 0}, msg...)
+	}
+	if rt != nil {
+		*rt = &retransmitter{msg: msg, retryAt: e.now().Add(e.cfg.RetransmitBase), what: what}
+	}
+	e.transmit(sa, msg)
+}
+
+func (e *Engine) transmit(sa *IKESA, msg []byte) {
+	sa.outBytes += uint64(len(msg))
+	sa.outPackets++
+	if err := e.tr.Send(Datagram{Data: msg, Local: sa.local, Remote: sa.remote}); err != nil {
+		e.env.Log.Warn("sending IKE message", "gateway", sa.peer.cfg.Name, "to", sa.remote, "err", err)
+	}
+}
+
+func (sa *IKESA) rtLast() *retransmitter { return sa.rt }
+
+func (e *Engine) resend(sa *IKESA, rt *retransmitter) {
+	if rt != nil {
+		e.transmit(sa, rt.msg)
+	}
+}
+
+// fail ends a phase 1 negotiation or SA.
+func (e *Engine) fail(sa *IKESA, msg string, args ...any) {
+	e.env.Log.Warn(msg, append([]any{"gateway", sa.peer.cfg.Name, "remote", sa.remote, "state", sa.state.String()}, args...)...)
+	sa.state = failed
+	e.dropSA(sa)
+	sa.peer.nextAttempt = e.now().Add(e.cfg.RetryAfter)
+}
+
+func (e *Engine) dropSA(sa *IKESA) {
+	delete(e.sas, sa.ci)
+	if sa.peer.ike == sa {
+		sa.peer.ike = nil
+	}
+	for _, ex := range sa.exchanges {
+		if ex.child != nil && ex.state != qmDone {
+			ex.child.negotiating = false
+		}
+	}
+}
+
+// teardownPeer deletes the peer's IKE SA and children; with notify it tells the peer.
+func (e *Engine) teardownPeer(p *peer, notify bool) {
+	for _, c := range p.children {
+		e.removeChild(p, c, notify)
+	}
+	if sa := p.ike; sa != nil {
+		if notify && sa.state == established {
+			spi := append(append([]byte(nil), sa.ci[:]...), sa.cr[:]...)
+			e.sendInformational(sa, &isakmp.Delete{DOI: isakmp.DOIIPsec, Protocol: isakmp.ProtoISAKMP, SPISize: 16, SPIs: [][]byte{spi}})
+		}
+		sa.state = deleted
+		e.dropSA(sa)
+	}
+}
+
+// removeChild uninstalls a child's SA pair; with notify it sends a delete.
+func (e *Engine) removeChild(p *peer, c *child, notify bool) {
+	if c.installed == nil {
+		return
+	}
+	if notify && p.ike != nil && p.ike.state == established {
+		e.sendInformational(p.ike, &isakmp.Delete{DOI: isakmp.DOIIPsec, Protocol: isakmp.ProtoESP, SPISize: 4, SPIs: [][]byte{spiBytes(c.installed.SPIIn)}})
+	}
+	if err := e.env.Installer.Remove(c.installed); err != nil {
+		e.env.Log.Error("removing IPsec SA", "tunnel", c.cfg.Name, "err", err)
+	}
+	if p.ike != nil {
+		p.ike.childrenDeleted++
+	}
+	c.installed = nil
+}
+
+// Tick runs the timers: retransmissions, DPD, rekeys and negotiations due.
+func (e *Engine) Tick() {
+	now := e.now()
+	for _, sa := range e.sas {
+		if sa.rt != nil && sa.state != established && !now.Before(sa.rt.retryAt) {
+			if !e.retransmit(sa, sa.rt) {
+				e.fail(sa, fmt.Sprintf("IKE negotiation with %v timed out after %d retransmissions waiting for an answer to %s",
+					sa.remote.Addr(), sa.rt.retries, sa.rt.what))
+				continue
+			}
+		}
+		for mid, ex := range sa.exchanges {
+			if ex.state == qmDone {
+				if now.Sub(ex.done) > time.Minute {
+					delete(sa.exchanges, mid)
+				}
+				continue
+			}
+			if ex.rt != nil && !now.Before(ex.rt.retryAt) && !e.retransmit(sa, ex.rt) {
+				e.env.Log.Warn(fmt.Sprintf("quick mode with %v timed out after %d retransmissions", sa.remote.Addr(), ex.rt.retries),
+					"gateway", sa.peer.cfg.Name, "tunnel", ex.child.cfg.Name)
+				ex.child.negotiating = false
+				delete(sa.exchanges, mid)
+			}
+		}
+		if sa.state == established {
+			e.tickDPD(sa, now)
+		}
+	}
+	for _, p := range e.peers {
+		e.tickPeer(p, now)
+	}
+}
+
+// retransmit resends rt's message with exponential backoff; false when out of tries.
+func (e *Engine) retransmit(sa *IKESA, rt *retransmitter) bool {
+	if rt.retries >= e.cfg.Retransmits {
+		return false
+	}
+	rt.retries++
+	rt.retryAt = e.now().Add(e.cfg.RetransmitBase << rt.retries)
+	e.env.Log.Debug("retransmitting", "gateway", sa.peer.cfg.Name, "what", rt.what, "try", rt.retries)
+	e.transmit(sa, rt.msg)
+	return true
+}
+
+func (e *Engine) tickPeer(p *peer, now time.Time) {
+	wanted := false
+	for _, c := range p.children {
+		if c.wanted && c.installed == nil {
+			wanted = true
+		}
+	}
+	sa := p.ike
+	if sa == nil {
+		if wanted && !now.Before(p.nextAttempt) {
+			e.initiateMain(p)
+		}
+		return
+	}
+	if sa.state != established {
+		return
+	}
+	if !sa.expires.IsZero() && now.After(sa.expires) {
+		e.env.Log.Info("IKE SA lifetime expired", "gateway", p.cfg.Name)
+		e.teardownPeer(p, true)
+		return
+	}
+	for _, c := range p.children {
+		switch {
+		case c.negotiating:
+		case c.installed == nil && c.wanted:
+			e.initiateQuick(sa, c, nil)
+		case c.installed != nil && c.initiated && !c.rekeyAt.IsZero() && !now.Before(c.rekeyAt):
+			e.env.Log.Info("rekeying IPsec SA", "gateway", p.cfg.Name, "tunnel", c.cfg.Name, "spi", fmt.Sprintf("%08x", c.installed.SPIIn))
+			e.initiateQuick(sa, c, c.installed)
+		}
+	}
+}

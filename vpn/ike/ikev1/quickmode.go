@@ -1,0 +1,299 @@
+package ikev1
+
+import (
+	"bytes"
+	"fmt"
+
+	"github.com/palisade/palisade/vpn/ike/ikecrypto"
+	"github.com/palisade/palisade/vpn/ike/isakmp"
+)
+
+// encryptPhase2 encrypts a quick mode or informational message whose first
+// payload is HASH, chaining the exchange's IV.
+func (e *Engine) encryptPhase2(sa *IKESA, ex isakmp.ExchangeType, mid uint32, iv []byte, ps []isakmp.Payload) ([]byte, []byte, error) {
+	return isakmp.Encrypt(&isakmp.Message{Header: sa.header(ex, mid), Payloads: ps}, sa.block, iv)
+}
+
+// decryptPhase2 decrypts a message whose first payload is HASH; it returns
+// the payloads, the hash and the bytes after the HASH payload.
+func decryptPhase2(sa *IKESA, b []byte, iv []byte) (m *isakmp.Message, hash, rest, nextIV []byte, err error) {
+	m, plain, nextIV, err := isakmp.Decrypt(b, sa.block, iv)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	if len(m.Payloads) == 0 {
+		return nil, nil, nil, nil, fmt.Errorf("no payloads")
+	}
+	h, ok := m.Payloads[0].(*isakmp.Hash)
+	if !ok {
+		return nil, nil, nil, nil, fmt.Errorf("first payload is %v, not HASH", m.Payloads[0].Type())
+	}
+	return m, h.Data, plain[4+len(h.Data):], nextIV, nil
+}
+
+// initiateQuick starts quick mode for c; rekeyOf is the SA it replaces.
+func (e *Engine) initiateQuick(sa *IKESA, c *child, rekeyOf *ChildSA) {
+	ex := &exchange{mid: e.randomUint32(), initiator: true, child: c, ni: e.random(32), spiIn: e.randomUint32(), rekeyOf: rekeyOf}
+	ex.iv = ikecrypto.PhaseIV(sa.prop.Hash, sa.iv, ex.mid)
+	ps := []isakmp.Payload{phase2SA(c.cfg.Proposals, ex.spiIn, c.cfg.PFS, sa.natt()), &isakmp.Nonce{Data: ex.ni}}
+	if c.cfg.PFS != 0 {
+		k, err := c.cfg.PFS.GenerateKey(e.env.Rand)
+		if err != nil {
+			e.env.Log.Error("generating PFS key", "tunnel", c.cfg.Name, "err", err)
+			return
+		}
+		ex.dh = k
+		ps = append(ps, &isakmp.KeyExchange{Data: k.Public()})
+	}
+	idci, idcr := c.cfg.ProxyID()
+	ps = append(ps, idci, idcr)
+	rest := isakmp.AppendPayloads(nil, ps)
+	hash := ikecrypto.QuickHash1(sa.prop.Hash, sa.keys.SKEYID_a, ex.mid, rest)
+	msg, iv, err := e.encryptPhase2(sa, isakmp.ExchangeQuick, ex.mid, ex.iv, append([]isakmp.Payload{&isakmp.Hash{Data: hash}}, ps...))
+	if err != nil {
+		e.env.Log.Error("encrypting quick mode message 1", "tunnel", c.cfg.Name, "err", err)
+		return
+	}
+	ex.iv = iv
+	ex.state = qmSent1
+	c.negotiating = true
+	sa.exchanges[ex.mid] = ex
+	e.env.Log.Info("initiating quick mode", "gateway", sa.peer.cfg.Name, "tunnel", c.cfg.Name,
+		"local_id", idci.String(), "remote_id", idcr.String(), "proposals", joinStrings(c.cfg.Proposals))
+	e.send(sa, msg, &ex.rt, "quick mode message 1")
+}
+
+func (e *Engine) handleQuick(sa *IKESA, h isakmp.Header, b []byte) {
+	if sa.state != established || h.MessageID == 0 {
+		return
+	}
+	ex := sa.exchanges[h.MessageID]
+	if ex != nil && ex.lastRecv != nil && bytes.Equal(ex.lastRecv, b) {
+		e.resend(sa, ex.rt) // our answer was lost
+		return
+	}
+	switch {
+	case ex == nil:
+		e.respondQM1(sa, h, b)
+	case ex.initiator && ex.state == qmSent1:
+		e.initiatorQM2(sa, ex, b)
+	case !ex.initiator && ex.state == qmSent2:
+		e.responderQM3(sa, ex, b)
+	}
+}
+
+func (e *Engine) respondQM1(sa *IKESA, h isakmp.Header, b []byte) {
+	iv := ikecrypto.PhaseIV(sa.prop.Hash, sa.iv, h.MessageID)
+	m, hash, rest, iv, err := decryptPhase2(sa, b, iv)
+	if err != nil || !bytes.Equal(hash, ikecrypto.QuickHash1(sa.prop.Hash, sa.keys.SKEYID_a, h.MessageID, rest)) {
+		e.env.Log.Info("dropping quick mode message 1 that fails HASH(1)", "gateway", sa.peer.cfg.Name, "err", err)
+		return
+	}
+	sai, n := isakmp.Find[*isakmp.SA](m.Payloads), isakmp.Find[*isakmp.Nonce](m.Payloads)
+	ke := isakmp.Find[*isakmp.KeyExchange](m.Payloads)
+	ids := isakmp.FindAll[*isakmp.Identification](m.Payloads)
+	if sai == nil || n == nil {
+		return
+	}
+	var idci, idcr *isakmp.Identification
+	if len(ids) == 2 {
+		idci, idcr = ids[0], ids[1]
+	} else {
+		idci, idcr = isakmp.IDAddr(sa.remote.Addr(), 0, 0), isakmp.IDAddr(sa.peer.cfg.Local, 0, 0)
+	}
+	c := e.matchProxyID(sa.peer, idci, idcr)
+	if c == nil {
+		var ours []string
+		for _, k := range sa.peer.children {
+			l, r := k.cfg.ProxyID()
+			ours = append(ours, fmt.Sprintf("%s: local %v remote %v", k.cfg.Policy, l, r))
+		}
+		e.env.Log.Warn("quick mode proxy-id mismatch: no tunnel policy matches the peer's proxy-id",
+			"gateway", sa.peer.cfg.Name, "peer_local_id", idci.String(), "peer_remote_id", idcr.String(), "our_proxy_ids", fmt.Sprint(ours))
+		e.sendInformational(sa, &isakmp.Notification{DOI: isakmp.DOIIPsec, Protocol: isakmp.ProtoESP, Notify: isakmp.NotifyInvalidIDInformation})
+		return
+	}
+	offers := parsePhase2(sai)
+	var chosen *childOffer
+	for i, o := range offers {
+		if o.pfs != c.cfg.PFS || (o.pfs != 0 && ke == nil) {
+			continue
+		}
+		for _, ours := range c.cfg.Proposals {
+			if o.Suite == ours.Suite {
+				chosen = &offers[i]
+				break
+			}
+		}
+		if chosen != nil {
+			break
+		}
+	}
+	if chosen == nil {
+		e.env.Log.Warn("quick mode proposal mismatch: no proposal chosen", "gateway", sa.peer.cfg.Name, "tunnel", c.cfg.Name,
+			"peer_proposals", joinStrings(offers), "our_proposals", joinStrings(c.cfg.Proposals), "our_pfs", int(c.cfg.PFS))
+		e.sendInformational(sa, &isakmp.Notification{DOI: isakmp.DOIIPsec, Protocol: isakmp.ProtoESP, Notify: isakmp.NotifyNoProposalChosen})
+		return
+	}
+	ex := &exchange{mid: h.MessageID, iv: iv, child: c, ni: n.Data, nr: e.random(32), spiIn: e.randomUint32(), spiOut: chosen.spi, offer: *chosen, lastRecv: b}
+	reply := &isakmp.SA{DOI: isakmp.DOIIPsec, Situation: isakmp.SituationIdentityOnly, Proposals: []isakmp.Proposal{{
+		Number: sai.Proposals[0].Number, Protocol: isakmp.ProtoESP, SPI: spiBytes(ex.spiIn), Transforms: []isakmp.Transform{chosen.trans},
+	}}}
+	ps := []isakmp.Payload{reply, &isakmp.Nonce{Data: ex.nr}}
+	var pfsSecret []byte
+	if chosen.pfs != 0 {
+		k, err := chosen.pfs.GenerateKey(e.env.Rand)
+		if err == nil {
+			pfsSecret, err = k.SharedSecret(ke.Data)
+		}
+		if err != nil {
+			e.env.Log.Warn("quick mode PFS key exchange failed", "tunnel", c.cfg.Name, "err", err)
+			return
+		}
+		ps = append(ps, &isakmp.KeyExchange{Data: k.Public()})
+	}
+	if len(ids) == 2 {
+		ps = append(ps, idci, idcr)
+	}
+	rest2 := isakmp.AppendPayloads(nil, ps)
+	hash2 := ikecrypto.QuickHash2(sa.prop.Hash, sa.keys.SKEYID_a, ex.mid, ex.ni, rest2)
+	msg, iv, err := e.encryptPhase2(sa, isakmp.ExchangeQuick, ex.mid, ex.iv, append([]isakmp.Payload{&isakmp.Hash{Data: hash2}}, ps...))
+	if err != nil {
+		return
+	}
+	ex.iv = iv
+	ex.state = qmSent2
+	ex.dhSecret = pfsSecret
+	sa.exchanges[ex.mid] = ex
+	c.negotiating = true
+	e.send(sa, msg, &ex.rt, "quick mode message 2")
+}
+
+// matchProxyID finds the tunnel whose proxy-id is the mirror of the peer's.
+func (e *Engine) matchProxyID(p *peer, idci, idcr *isakmp.Identification) *child {
+	pi, err1 := idci.Prefix()
+	pr, err2 := idcr.Prefix()
+	if err1 != nil || err2 != nil {
+		return nil
+	}
+	for _, c := range p.children {
+		if c.cfg.Remote.Masked() == pi && c.cfg.Local.Masked() == pr && c.cfg.Protocol == idci.Protocol &&
+			idci.Protocol == idcr.Protocol && c.cfg.RemotePort == idci.Port && c.cfg.LocalPort == idcr.Port {
+			return c
+		}
+	}
+	return nil
+}
+
+func (e *Engine) initiatorQM2(sa *IKESA, ex *exchange, b []byte) {
+	m, hash, rest, iv, err := decryptPhase2(sa, b, ex.iv)
+	if err != nil || !bytes.Equal(hash, ikecrypto.QuickHash2(sa.prop.Hash, sa.keys.SKEYID_a, ex.mid, ex.ni, rest)) {
+		e.env.Log.Info("dropping quick mode message 2 that fails HASH(2)", "gateway", sa.peer.cfg.Name, "err", err)
+		return
+	}
+	c := ex.child
+	sar, n := isakmp.Find[*isakmp.SA](m.Payloads), isakmp.Find[*isakmp.Nonce](m.Payloads)
+	ke := isakmp.Find[*isakmp.KeyExchange](m.Payloads)
+	if sar == nil || n == nil {
+		return
+	}
+	offers := parsePhase2(sar)
+	ok := false
+	if len(offers) == 1 {
+		for _, ours := range c.cfg.Proposals {
+			if offers[0].Suite == ours.Suite && offers[0].pfs == c.cfg.PFS {
+				ok = true
+			}
+		}
+	}
+	if !ok {
+		e.env.Log.Warn("peer chose a quick mode proposal we did not offer", "tunnel", c.cfg.Name, "chosen", joinStrings(offers))
+		c.negotiating = false
+		delete(sa.exchanges, ex.mid)
+		return
+	}
+	ex.offer, ex.spiOut, ex.nr = offers[0], offers[0].spi, n.Data
+	if ex.dh != nil {
+		if ke == nil {
+			e.env.Log.Warn("quick mode reply without KE although PFS was proposed", "tunnel", c.cfg.Name)
+			return
+		}
+		s, err := ex.dh.SharedSecret(ke.Data)
+		if err != nil {
+			e.env.Log.Warn("quick mode PFS key exchange failed", "tunnel", c.cfg.Name, "err", err)
+			return
+		}
+		ex.dhSecret = s
+	}
+	hash3 := ikecrypto.QuickHash3(sa.prop.Hash, sa.keys.SKEYID_a, ex.mid, ex.ni, ex.nr)
+	msg, iv, err := e.encryptPhase2(sa, isakmp.ExchangeQuick, ex.mid, iv, []isakmp.Payload{&isakmp.Hash{Data: hash3}})
+	if err != nil {
+		return
+	}
+	ex.iv = iv
+	ex.lastRecv = b
+	e.send(sa, msg, nil, "")
+	ex.rt = &retransmitter{msg: sa.lastSentFor(e, msg)}
+	e.installChild(sa, ex)
+}
+
+func (e *Engine) responderQM3(sa *IKESA, ex *exchange, b []byte) {
+	_, hash, _, _, err := decryptPhase2(sa, b, ex.iv)
+	if err != nil || !bytes.Equal(hash, ikecrypto.QuickHash3(sa.prop.Hash, sa.keys.SKEYID_a, ex.mid, ex.ni, ex.nr)) {
+		e.env.Log.Info("dropping quick mode message 3 that fails HASH(3)", "gateway", sa.peer.cfg.Name, "err", err)
+		return
+	}
+	ex.lastRecv = b
+	ex.rt = nil
+	e.installChild(sa, ex)
+}
+
+// installChild derives KEYMAT and installs the SA pair of a finished quick mode.
+func (e *Engine) installChild(sa *IKESA, ex *exchange) {
+	c := ex.child
+	ex.state = qmDone
+	ex.done = e.now()
+	c.negotiating = false
+	suite := ex.offer.Suite
+	n := suite.KeymatLen()
+	kin := ikecrypto.Keymat(sa.prop.Hash, sa.keys.SKEYID_d, ex.dhSecret, uint8(isakmp.ProtoESP), spiBytes(ex.spiIn), ex.ni, ex.nr, n)
+	kout := ikecrypto.Keymat(sa.prop.Hash, sa.keys.SKEYID_d, ex.dhSecret, uint8(isakmp.ProtoESP), spiBytes(ex.spiOut), ex.ni, ex.nr, n)
+	lifetime := ex.offer.Lifetime
+	for _, p := range c.cfg.Proposals {
+		if p.Suite == suite && p.Lifetime > 0 && (lifetime == 0 || p.Lifetime < lifetime) {
+			lifetime = p.Lifetime
+		}
+	}
+	cs := &ChildSA{
+		Peer: sa.peer.cfg.Name, Tunnel: c.cfg, Local: sa.local.Addr(), Remote: sa.remote.Addr(),
+		Suite: suite, SPIIn: ex.spiIn, SPIOut: ex.spiOut,
+		EncIn: kin[:suite.EncKeyLen()], AuthIn: kin[suite.EncKeyLen():],
+		EncOut: kout[:suite.EncKeyLen()], AuthOut: kout[suite.EncKeyLen():],
+		Lifetime: lifetime, LifetimeKB: ex.offer.LifetimeKB, Established: e.now(),
+	}
+	if sa.natt() {
+		cs.EncapLocal, cs.EncapRemote = sa.local.Port(), sa.remote.Port()
+	}
+	if err := e.env.Installer.Install(cs); err != nil {
+		e.env.Log.Error("installing IPsec SA", "gateway", sa.peer.cfg.Name, "tunnel", c.cfg.Name, "err", err)
+		return
+	}
+	old := c.installed
+	c.installed = cs
+	c.initiated = ex.initiator
+	c.rekeyAt = timeZero
+	if ex.initiator && lifetime > 0 {
+		c.rekeyAt = e.now().Add(lifetime * 9 / 10)
+	}
+	sa.childrenCreated++
+	e.env.Log.Info("IPsec SA established", "gateway", sa.peer.cfg.Name, "tunnel", c.cfg.Name, "suite", suite.String(),
+		"spi_in", fmt.Sprintf("%08x", cs.SPIIn), "spi_out", fmt.Sprintf("%08x", cs.SPIOut), "pfs", int(ex.offer.pfs))
+	if old != nil {
+		// Make before break: the new pair is in; now retire the old one.
+		e.sendInformational(sa, &isakmp.Delete{DOI: isakmp.DOIIPsec, Protocol: isakmp.ProtoESP, SPISize: 4, SPIs: [][]byte{spiBytes(old.SPIIn)}})
+		if err := e.env.Installer.Remove(old); err != nil {
+			e.env.Log.Error("removing rekeyed IPsec SA", "tunnel", c.cfg.Name, "err", err)
+		}
+		sa.childrenDeleted++
+	}
+}
