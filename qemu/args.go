@@ -1,0 +1,90 @@
+package qemu
+
+import (
+	"fmt"
+	"strings"
+)
+
+// netdev is what one port of a box is plugged into.
+type netdev struct {
+	kind string // "hub" (nothing), "udp" (a wire), "tap" (a host net)
+	// udp: this side's and the peer's 127.0.0.1 ports
+	local, remote int
+	// tap: the TAP device in the host namespace
+	tap string
+}
+
+// NIC and disk PCI slots. Fixed slots make ge-0/0/N independent of the order of the other devices.
+const (
+	firstNICSlot = 0x10
+	diskSlot     = 0x0a
+	rngSlot      = 0x0b
+	maxPorts     = 0x1e - firstNICSlot // q35 keeps 0x1f for the LPC bridge
+)
+
+// qemuArgs returns the QEMU command line (without the binary) of box with the given ports, console socket
+// and console log.
+func qemuArgs(box Box, index int, ports []netdev, sock, log string) []string {
+	q := box.Board.QEMU
+	mem := box.MemoryMB
+	if mem == 0 {
+		mem = 512
+	}
+	kargs := box.Board.KernelArgs()
+	if !box.Verbose {
+		kargs += " quiet"
+	}
+	if box.KernelArgs != "" {
+		kargs += " " + box.KernelArgs
+	}
+	args := []string{
+		"-M", q.Machine, "-cpu", q.CPU, "-smp", "1", "-m", fmt.Sprint(mem),
+		"-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
+		"-chardev", fmt.Sprintf("socket,id=c0,path=%s,server=on,wait=on,logfile=%s", sock, log),
+		"-serial", "chardev:c0",
+		"-kernel", box.Kernel, "-initrd", box.Initramfs,
+		"-append", kargs,
+		// Entropy for IKE nonces and the kernel's RNG, so getrandom does not wait.
+		"-object", "rng-random,id=rng0,filename=/dev/urandom",
+		"-device", fmt.Sprintf("virtio-rng-pci,rng=rng0,addr=%#x", rngSlot),
+	}
+	if box.ConfigDisk != "" {
+		args = append(args,
+			"-drive", fmt.Sprintf("file=%s,format=raw,if=none,id=cfg0", box.ConfigDisk),
+			"-device", fmt.Sprintf("%s,drive=cfg0,addr=%#x", q.DiskDevice, diskSlot))
+	}
+	for n, p := range ports {
+		id := fmt.Sprintf("n%d", n)
+		switch p.kind {
+		case "udp":
+			args = append(args, "-netdev", fmt.Sprintf("socket,id=%s,udp=127.0.0.1:%d,localaddr=127.0.0.1:%d", id, p.remote, p.local))
+		case "tap":
+			args = append(args, "-netdev", fmt.Sprintf("tap,id=%s,ifname=%s,script=no,downscript=no", id, p.tap))
+		default:
+			args = append(args, "-netdev", fmt.Sprintf("hubport,id=%s,hubid=%d", id, n))
+		}
+		args = append(args, "-device", fmt.Sprintf("%s,netdev=%s,mac=%s,addr=%#x,romfile=", q.NICDevice, id, mac(index, n), firstNICSlot+n))
+	}
+	return args
+}
+
+// mac is the address of port n of the index-th box: locally administered, stable across runs.
+func mac(index, n int) string {
+	return fmt.Sprintf("52:54:00:%02x:%02x:%02x", (index>>8)&0xff, index&0xff, n)
+}
+
+// shellQuote renders args for a log line a person can paste into a shell.
+func shellQuote(args []string) string {
+	var b strings.Builder
+	for i, a := range args {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		if a != "" && !strings.ContainsAny(a, " '\"\\$`!*?;&|<>()") {
+			b.WriteString(a)
+			continue
+		}
+		b.WriteString("'" + strings.ReplaceAll(a, "'", `'\''`) + "'")
+	}
+	return b.String()
+}

@@ -1,0 +1,545 @@
+package qemu
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// DefaultTimeout is how long a guest may run when Box.Timeout is zero.
+const DefaultTimeout = 10 * time.Minute
+
+// Lab is a started topology.
+type Lab struct {
+	guests   []*Guest
+	netns    map[string]string // logical -> real name
+	taps     []string          // TAPs still in the host namespace
+	dir      string
+	ownDir   bool
+	sockDir  string
+	cancel   context.CancelFunc
+	closeMu  sync.Mutex
+	closed   bool
+	closeErr error
+}
+
+// Guest is a running box.
+type Guest struct {
+	Box     Box
+	cmd     *exec.Cmd
+	con     *console
+	log     string
+	args    []string
+	started time.Time
+	exited  chan struct{} // closed when QEMU has exited; waitErr is set then
+	waitErr error
+}
+
+// StartT starts topo for a test: it fails the test if that does not work, closes the lab in t.Cleanup, and
+// logs each guest's console tail there if the test failed.
+func StartT(t testing.TB, topo Topology) *Lab {
+	t.Helper()
+	if topo.Dir == "" {
+		topo.Dir = t.TempDir()
+	}
+	lab, err := Start(context.Background(), topo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, g := range lab.guests {
+				t.Logf("console of %s (%s), full log %s:\n%s", g.Box.Name, shellQuote(g.args), g.log, tail([]byte(g.Output()), 4000))
+			}
+		}
+		if err := lab.Close(); err != nil {
+			t.Errorf("closing the lab: %v", err)
+		}
+	})
+	return lab
+}
+
+// Boot starts a single box. Close the returned lab when done.
+func Boot(ctx context.Context, box Box) (*Lab, *Guest, error) {
+	lab, err := Start(ctx, Topology{Boxes: []Box{box}})
+	if err != nil {
+		return nil, nil, err
+	}
+	return lab, lab.guests[0], nil
+}
+
+// Start boots every box of topo and wires them. ctx bounds the start only: guests run until Close, until
+// they power off, or until their Box.Timeout. On error everything made so far is removed again.
+//
+// QEMU is started with PR_SET_PDEATHSIG, so it dies with the thread that started it: do not call Start
+// from a goroutine that has locked its OS thread and will exit before the lab is closed.
+func Start(ctx context.Context, topo Topology) (_ *Lab, err error) {
+	plan, err := planTopology(topo)
+	if err != nil {
+		return nil, err
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	l := &Lab{netns: map[string]string{}, dir: topo.Dir, cancel: cancel}
+	defer func() {
+		if err != nil {
+			l.Close()
+		}
+	}()
+	if l.dir == "" {
+		if l.dir, err = os.MkdirTemp("", "palisade-qemu-"); err != nil {
+			return nil, fmt.Errorf("making lab dir: %w", err)
+		}
+		l.ownDir = true
+	}
+	// Unix socket paths are limited to 108 bytes: keep them short, apart from the logs.
+	if l.sockDir, err = os.MkdirTemp("", "palq"); err != nil {
+		return nil, fmt.Errorf("making socket dir: %w", err)
+	}
+
+	if len(topo.HostNets) > 0 {
+		if err := l.makeHostNets(ctx, topo.HostNets, plan); err != nil {
+			return nil, err
+		}
+	}
+	for i, box := range topo.Boxes {
+		g, err := l.startGuest(ctx, runCtx, box, i, plan.ports[box.Name])
+		if err != nil {
+			return nil, err
+		}
+		l.guests = append(l.guests, g)
+	}
+	for _, hn := range plan.hostNets {
+		if err := l.attachHostNet(ctx, hn); err != nil {
+			return nil, err
+		}
+	}
+	return l, nil
+}
+
+type plannedHostNet struct {
+	HostNet
+	tap string
+}
+
+type plan struct {
+	ports    map[string][]netdev
+	hostNets []plannedHostNet
+}
+
+// planTopology checks topo and decides every box's ports.
+func planTopology(topo Topology) (plan, error) {
+	p := plan{ports: map[string][]netdev{}}
+	if len(topo.Boxes) == 0 {
+		return p, errors.New("topology has no boxes")
+	}
+	for _, b := range topo.Boxes {
+		if b.Name == "" {
+			return p, errors.New("topology: a box has no name")
+		}
+		if _, dup := p.ports[b.Name]; dup {
+			return p, fmt.Errorf("topology: box name %q used twice", b.Name)
+		}
+		if b.Board.QEMU == nil {
+			return p, fmt.Errorf("box %s: board %q is not a QEMU board", b.Name, b.Board.Name)
+		}
+		if b.Kernel == "" || b.Initramfs == "" {
+			return p, fmt.Errorf("box %s: Kernel and Initramfs must be set (see ImagePaths)", b.Name)
+		}
+		for _, f := range []string{b.Kernel, b.Initramfs, b.ConfigDisk} {
+			if f == "" {
+				continue
+			}
+			if _, err := os.Stat(f); err != nil {
+				return p, fmt.Errorf("box %s: %w (for the image: make image BOARD=%s)", b.Name, err, b.Board.Name)
+			}
+		}
+		p.ports[b.Name] = make([]netdev, b.NICs)
+	}
+	used := map[Endpoint]bool{}
+	plug := func(e Endpoint, d netdev) error {
+		ports, ok := p.ports[e.Box]
+		if !ok {
+			return fmt.Errorf("topology: %v: no box %q", e, e.Box)
+		}
+		if e.Port < 0 || e.Port >= maxPorts {
+			return fmt.Errorf("topology: %v: port out of range 0..%d", e, maxPorts-1)
+		}
+		if used[e] {
+			return fmt.Errorf("topology: %v is connected twice", e)
+		}
+		used[e] = true
+		for len(ports) <= e.Port {
+			ports = append(ports, netdev{kind: "hub"})
+		}
+		ports[e.Port] = d
+		p.ports[e.Box] = ports
+		return nil
+	}
+	for _, w := range topo.Wires {
+		a, b, err := freeUDPPorts()
+		if err != nil {
+			return p, err
+		}
+		if err := plug(w.A, netdev{kind: "udp", local: a, remote: b}); err != nil {
+			return p, err
+		}
+		if err := plug(w.B, netdev{kind: "udp", local: b, remote: a}); err != nil {
+			return p, err
+		}
+	}
+	tapBase := randHex(3)
+	for i, hn := range topo.HostNets {
+		if hn.Netns == "" {
+			return p, fmt.Errorf("topology: host net %d to %v has no namespace name", i, hn.To)
+		}
+		tap := fmt.Sprintf("pqt%s%d", tapBase, i) // at most 15 bytes (IFNAMSIZ)
+		if err := plug(hn.To, netdev{kind: "tap", tap: tap}); err != nil {
+			return p, err
+		}
+		p.hostNets = append(p.hostNets, plannedHostNet{hn, tap})
+	}
+	return p, nil
+}
+
+// freeUDPPorts returns two UDP ports on 127.0.0.1 that were free a moment ago.
+func freeUDPPorts() (int, int, error) {
+	var ports [2]int
+	var conns []net.PacketConn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for i := range ports {
+		c, err := net.ListenPacket("udp4", "127.0.0.1:0")
+		if err != nil {
+			return 0, 0, fmt.Errorf("finding a free UDP port for a wire: %w", err)
+		}
+		conns = append(conns, c)
+		ports[i] = c.LocalAddr().(*net.UDPAddr).Port
+	}
+	return ports[0], ports[1], nil
+}
+
+func randHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func (l *Lab) startGuest(ctx, runCtx context.Context, box Box, index int, ports []netdev) (*Guest, error) {
+	sock := filepath.Join(l.sockDir, fmt.Sprintf("%d.sock", index))
+	log := filepath.Join(l.dir, box.Name+".console.log")
+	args := qemuArgs(box, index, ports, sock, log)
+	timeout := box.Timeout
+	if timeout == 0 {
+		timeout = DefaultTimeout
+	}
+	boxCtx, cancel := context.WithTimeout(runCtx, timeout)
+	cmd := exec.CommandContext(boxCtx, box.Board.QEMU.Binary, args...)
+	cmd.WaitDelay = 5 * time.Second
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // no QEMU outlives a crashed harness
+	g := &Guest{Box: box, cmd: cmd, log: log, args: append([]string{box.Board.QEMU.Binary}, args...), exited: make(chan struct{})}
+	g.started = time.Now()
+	if err := cmd.Start(); err != nil {
+		cancel()
+		return nil, fmt.Errorf("box %s: starting %s: %w", box.Name, box.Board.QEMU.Binary, err)
+	}
+	go func() {
+		err := cmd.Wait()
+		cancel()
+		if err != nil && stderr.Len() > 0 {
+			err = fmt.Errorf("%w: %s", err, strings.TrimSpace(stderr.String()))
+		}
+		g.waitErr = err
+		close(g.exited)
+	}()
+	// QEMU waits (wait=on) until the console is connected, so no output is lost.
+	conn, err := dialConsole(ctx, sock, g.exited)
+	if err != nil {
+		g.kill()
+		<-g.exited
+		return nil, fmt.Errorf("box %s: connecting to the console: %w (qemu: %v)", box.Name, err, g.waitErr)
+	}
+	g.con = newConsole(conn)
+	return g, nil
+}
+
+func dialConsole(ctx context.Context, sock string, exited <-chan struct{}) (net.Conn, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for {
+		conn, err := net.Dial("unix", sock)
+		if err == nil {
+			return conn, nil
+		}
+		select {
+		case <-exited:
+			return nil, errors.New("QEMU exited")
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%s: %w", sock, ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// Guest returns the running box called name, or nil.
+func (l *Lab) Guest(name string) *Guest {
+	for _, g := range l.guests {
+		if g.Box.Name == name {
+			return g
+		}
+	}
+	return nil
+}
+
+// Guests returns the running boxes in topology order.
+func (l *Lab) Guests() []*Guest { return append([]*Guest(nil), l.guests...) }
+
+// Netns returns the real name of the namespace a HostNet called logical, for `ip netns exec NAME` or
+// netns.GetFromName. It is "" for an unknown name.
+func (l *Lab) Netns(logical string) string { return l.netns[logical] }
+
+// Dir is where the console logs are.
+func (l *Lab) Dir() string { return l.dir }
+
+// Close kills every guest, then removes the TAPs, namespaces and temporary files the lab made. It may be
+// called more than once.
+func (l *Lab) Close() error {
+	l.closeMu.Lock()
+	defer l.closeMu.Unlock()
+	if l.closed {
+		return l.closeErr
+	}
+	l.closed = true
+	var errs []error
+	for _, g := range l.guests {
+		g.kill()
+	}
+	l.cancel()
+	for _, g := range l.guests {
+		<-g.exited
+		g.con.conn.Close()
+	}
+	for _, tap := range l.taps {
+		if linkExists(tap) {
+			if _, err := ip(context.Background(), "link", "del", tap); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	for _, ns := range l.netns {
+		if _, err := ip(context.Background(), "netns", "del", ns); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if l.sockDir != "" {
+		errs = append(errs, os.RemoveAll(l.sockDir))
+	}
+	if l.ownDir {
+		errs = append(errs, os.RemoveAll(l.dir))
+	}
+	l.closeErr = errors.Join(errs...)
+	return l.closeErr
+}
+
+// Expect waits until the guest's console shows a match for re after the previous match, and returns the
+// output from there up to the end of the match. It fails when ctx ends or QEMU exits first; the error
+// carries the unmatched console output.
+func (g *Guest) Expect(ctx context.Context, re *regexp.Regexp) (string, error) {
+	out, err := g.con.expect(ctx, re)
+	if err != nil {
+		return "", fmt.Errorf("box %s: %w", g.Box.Name, err)
+	}
+	return out, nil
+}
+
+// Send types line and Enter (a carriage return, as a terminal sends) on the guest's console.
+func (g *Guest) Send(line string) error {
+	return g.Write([]byte(line + "\r"))
+}
+
+// Write types p on the guest's console as it is.
+func (g *Guest) Write(p []byte) error {
+	if err := g.con.write(p); err != nil {
+		return fmt.Errorf("box %s: %w", g.Box.Name, err)
+	}
+	return nil
+}
+
+// Output returns everything the guest has printed so far.
+func (g *Guest) Output() string { return g.con.output() }
+
+// LogFile is the console log QEMU writes.
+func (g *Guest) LogFile() string { return g.log }
+
+// Started is when QEMU was started.
+func (g *Guest) Started() time.Time { return g.started }
+
+// CommandLine is QEMU's command line, quoted for a shell.
+func (g *Guest) CommandLine() string { return shellQuote(g.args) }
+
+// Wait waits until QEMU exits (the guest powered off, rebooted, panicked, or was killed) and returns its
+// exit error, or ctx's error.
+func (g *Guest) Wait(ctx context.Context) error {
+	select {
+	case <-g.exited:
+		return g.waitErr
+	case <-ctx.Done():
+		return fmt.Errorf("box %s: waiting for QEMU to exit: %w", g.Box.Name, ctx.Err())
+	}
+}
+
+// Exited is closed when QEMU has exited.
+func (g *Guest) Exited() <-chan struct{} { return g.exited }
+
+func (g *Guest) kill() {
+	if g.cmd.Process != nil {
+		g.cmd.Process.Kill()
+	}
+}
+
+// makeHostNets creates the namespaces (unique names per run) and the TAPs in the host namespace, where
+// QEMU opens them; attachHostNet moves them once QEMU holds them.
+func (l *Lab) makeHostNets(ctx context.Context, hostNets []HostNet, p plan) error {
+	if os.Geteuid() != 0 {
+		return errors.New("host nets need root (network namespaces and TAP devices)")
+	}
+	sweepStaleNetns(ctx)
+	run := fmt.Sprintf("palq-%d-%s", os.Getpid(), randHex(2))
+	for _, hn := range p.hostNets {
+		if _, ok := l.netns[hn.Netns]; ok {
+			continue
+		}
+		name := run + "-" + hn.Netns
+		if _, err := ip(ctx, "netns", "add", name); err != nil {
+			return fmt.Errorf("host net %s: %w", hn.Netns, err)
+		}
+		l.netns[hn.Netns] = name
+		if _, err := ip(ctx, "-n", name, "link", "set", "lo", "up"); err != nil {
+			return fmt.Errorf("host net %s: %w", hn.Netns, err)
+		}
+	}
+	for _, hn := range p.hostNets {
+		if _, err := ip(ctx, "tuntap", "add", "dev", hn.tap, "mode", "tap"); err != nil {
+			return fmt.Errorf("host net %s to %v: %w", hn.Netns, hn.To, err)
+		}
+		l.taps = append(l.taps, hn.tap)
+		if _, err := ip(ctx, "link", "set", hn.tap, "up"); err != nil {
+			return fmt.Errorf("host net %s to %v: %w", hn.Netns, hn.To, err)
+		}
+	}
+	return nil
+}
+
+func (l *Lab) attachHostNet(ctx context.Context, hn plannedHostNet) error {
+	fail := func(err error) error { return fmt.Errorf("host net %s to %v: %w", hn.Netns, hn.To, err) }
+	// The TAP gets carrier when QEMU attaches to it.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		c, _ := os.ReadFile(filepath.Join("/sys/class/net", hn.tap, "carrier"))
+		if strings.TrimSpace(string(c)) == "1" {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fail(fmt.Errorf("QEMU did not attach to %s within 30s", hn.tap))
+		}
+		select {
+		case <-ctx.Done():
+			return fail(ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	ns := l.netns[hn.Netns]
+	ifname := hn.IfName
+	if ifname == "" {
+		ifname = nextEthName(ctx, ns)
+	}
+	steps := [][]string{
+		{"link", "set", hn.tap, "netns", ns},
+		{"-n", ns, "link", "set", hn.tap, "down"},
+		{"-n", ns, "link", "set", hn.tap, "name", ifname},
+	}
+	for _, a := range hn.Addrs {
+		steps = append(steps, []string{"-n", ns, "addr", "add", a, "dev", ifname})
+	}
+	steps = append(steps, []string{"-n", ns, "link", "set", ifname, "up"})
+	if hn.Gateway != "" {
+		steps = append(steps, []string{"-n", ns, "route", "add", "default", "via", hn.Gateway})
+	}
+	for i, s := range steps {
+		if _, err := ip(ctx, s...); err != nil {
+			return fail(err)
+		}
+		if i == 0 {
+			l.taps = removeString(l.taps, hn.tap) // it goes away with the namespace now
+		}
+	}
+	return nil
+}
+
+func nextEthName(ctx context.Context, ns string) string {
+	for i := 0; ; i++ {
+		name := fmt.Sprintf("eth%d", i)
+		if _, err := ip(ctx, "-n", ns, "link", "show", name); err != nil {
+			return name
+		}
+	}
+}
+
+func removeString(list []string, s string) []string {
+	var out []string
+	for _, v := range list {
+		if v != s {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func linkExists(name string) bool {
+	_, err := os.Stat(filepath.Join("/sys/class/net", name))
+	return err == nil
+}
+
+func ip(ctx context.Context, args ...string) (string, error) {
+	out, err := exec.CommandContext(ctx, "ip", args...).CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("ip %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+	}
+	return string(out), nil
+}
+
+// sweepStaleNetns deletes namespaces left by harness processes that died without Close (palq-PID-...).
+func sweepStaleNetns(ctx context.Context) {
+	entries, _ := os.ReadDir("/run/netns")
+	for _, e := range entries {
+		rest, ok := strings.CutPrefix(e.Name(), "palq-")
+		if !ok {
+			continue
+		}
+		pidStr, _, _ := strings.Cut(rest, "-")
+		pid, err := strconv.Atoi(pidStr)
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+			ip(ctx, "netns", "del", e.Name())
+		}
+	}
+}
