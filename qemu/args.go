@@ -7,7 +7,7 @@ import (
 
 // netdev is what one port of a box is plugged into.
 type netdev struct {
-	kind string // "hub" (nothing), "udp" (a wire), "tap" (a host net)
+	kind string // "" (unplugged), "udp" (a wire), "tap" (a host net)
 	// udp: this side's and the peer's 127.0.0.1 ports
 	local, remote int
 	// tap: the TAP device in the host namespace
@@ -22,9 +22,29 @@ const (
 	maxPorts     = 0x1e - firstNICSlot // q35 keeps 0x1f for the LPC bridge
 )
 
-// qemuArgs returns the QEMU command line (without the binary) of box with the given ports, console socket
-// and console log.
-func qemuArgs(box Box, index int, ports []netdev, sock, log string) []string {
+// socketConsole puts the serial console on a unix socket that QEMU waits on, and logs it to log.
+func socketConsole(sock, log string) []string {
+	return []string{
+		"-chardev", fmt.Sprintf("socket,id=c0,path=%s,server=on,wait=on,logfile=%s", sock, log),
+		"-serial", "chardev:c0",
+	}
+}
+
+// stdioConsole puts the serial console on the terminal, multiplexed with the monitor: Ctrl-A X quits.
+func stdioConsole() []string {
+	return []string{"-serial", "mon:stdio"}
+}
+
+// InteractiveCommand returns the command line (binary first) that boots box with its console on the
+// terminal (Ctrl-A X quits QEMU) and box.NICs unconnected ports. It is what `make run` executes, and a
+// starting point for your own QEMU command lines.
+func InteractiveCommand(box Box) []string {
+	ports := make([]netdev, box.NICs)
+	return append([]string{box.Board.QEMU.Binary}, qemuArgs(box, 0, ports, stdioConsole())...)
+}
+
+// qemuArgs returns the QEMU command line (without the binary) of box with the given ports and console.
+func qemuArgs(box Box, index int, ports []netdev, console []string) []string {
 	q := box.Board.QEMU
 	mem := box.MemoryMB
 	if mem == 0 {
@@ -40,14 +60,15 @@ func qemuArgs(box Box, index int, ports []netdev, sock, log string) []string {
 	args := []string{
 		"-M", q.Machine, "-cpu", q.CPU, "-smp", "1", "-m", fmt.Sprint(mem),
 		"-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
-		"-chardev", fmt.Sprintf("socket,id=c0,path=%s,server=on,wait=on,logfile=%s", sock, log),
-		"-serial", "chardev:c0",
+	}
+	args = append(args, console...)
+	args = append(args,
 		"-kernel", box.Kernel, "-initrd", box.Initramfs,
 		"-append", kargs,
 		// Entropy for IKE nonces and the kernel's RNG, so getrandom does not wait.
 		"-object", "rng-random,id=rng0,filename=/dev/urandom",
 		"-device", fmt.Sprintf("virtio-rng-pci,rng=rng0,addr=%#x", rngSlot),
-	}
+	)
 	if box.ConfigDisk != "" {
 		args = append(args,
 			"-drive", fmt.Sprintf("file=%s,format=raw,if=none,id=cfg0", box.ConfigDisk),
@@ -61,7 +82,8 @@ func qemuArgs(box Box, index int, ports []netdev, sock, log string) []string {
 		case "tap":
 			args = append(args, "-netdev", fmt.Sprintf("tap,id=%s,ifname=%s,script=no,downscript=no", id, p.tap))
 		default:
-			args = append(args, "-netdev", fmt.Sprintf("hubport,id=%s,hubid=%d", id, n))
+			// Unplugged: a UDP socket sending to the discard port. (An empty hub makes QEMU warn.)
+			args = append(args, "-netdev", fmt.Sprintf("socket,id=%s,udp=127.0.0.1:9,localaddr=127.0.0.1:0", id))
 		}
 		args = append(args, "-device", fmt.Sprintf("%s,netdev=%s,mac=%s,addr=%#x,romfile=", q.NICDevice, id, mac(index, n), firstNICSlot+n))
 	}
@@ -73,8 +95,8 @@ func mac(index, n int) string {
 	return fmt.Sprintf("52:54:00:%02x:%02x:%02x", (index>>8)&0xff, index&0xff, n)
 }
 
-// shellQuote renders args for a log line a person can paste into a shell.
-func shellQuote(args []string) string {
+// ShellQuote renders args for a log line a person can paste into a shell.
+func ShellQuote(args []string) string {
 	var b strings.Builder
 	for i, a := range args {
 		if i > 0 {

@@ -62,7 +62,7 @@ func StartT(t testing.TB, topo Topology) *Lab {
 	t.Cleanup(func() {
 		if t.Failed() {
 			for _, g := range lab.guests {
-				t.Logf("console of %s (%s), full log %s:\n%s", g.Box.Name, shellQuote(g.args), g.log, tail([]byte(g.Output()), 4000))
+				t.Logf("console of %s (%s), full log %s:\n%s", g.Box.Name, ShellQuote(g.args), g.log, tail([]byte(g.Output()), 4000))
 			}
 		}
 		if err := lab.Close(); err != nil {
@@ -182,7 +182,7 @@ func planTopology(topo Topology) (plan, error) {
 		}
 		used[e] = true
 		for len(ports) <= e.Port {
-			ports = append(ports, netdev{kind: "hub"})
+			ports = append(ports, netdev{})
 		}
 		ports[e.Port] = d
 		p.ports[e.Box] = ports
@@ -243,7 +243,7 @@ func randHex(n int) string {
 func (l *Lab) startGuest(ctx, runCtx context.Context, box Box, index int, ports []netdev) (*Guest, error) {
 	sock := filepath.Join(l.sockDir, fmt.Sprintf("%d.sock", index))
 	log := filepath.Join(l.dir, box.Name+".console.log")
-	args := qemuArgs(box, index, ports, sock, log)
+	args := qemuArgs(box, index, ports, socketConsole(sock, log))
 	timeout := box.Timeout
 	if timeout == 0 {
 		timeout = DefaultTimeout
@@ -392,7 +392,7 @@ func (g *Guest) LogFile() string { return g.log }
 func (g *Guest) Started() time.Time { return g.started }
 
 // CommandLine is QEMU's command line, quoted for a shell.
-func (g *Guest) CommandLine() string { return shellQuote(g.args) }
+func (g *Guest) CommandLine() string { return ShellQuote(g.args) }
 
 // Wait waits until QEMU exits (the guest powered off, rebooted, panicked, or was killed) and returns its
 // exit error, or ctx's error.

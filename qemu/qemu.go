@@ -35,7 +35,7 @@ type Box struct {
 	// filesystem). Pass a copy if the test must not change the original.
 	ConfigDisk string
 	// NICs is the least number of ports to give the box, even if nothing is wired to them: ports without a
-	// wire or host net are NICs on an empty hub (no carrier partner). Wires and HostNets add ports as needed.
+	// wire or host net are unplugged (their packets go nowhere). Wires and HostNets add ports as needed.
 	NICs int
 	// MemoryMB defaults to 512.
 	MemoryMB int

@@ -34,6 +34,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	cacheDir := fs.String("cache", "cache", "cache directory for downloads and builds")
 	outDir := fs.String("out", "out", "output directory; files go to OUT/BOARD/")
 	cmds := fs.String("commands", strings.Join(image.DefaultCommands(), ","), "u-root core commands to include, comma-separated")
+	kernelOnly := fs.Bool("kernel-only", false, "only fetch and unpack the kernel into the cache; print its directory")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -49,6 +50,16 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	if *kernelOnly {
+		k, err := image.FetchKernel(ctx, *cacheDir, b, func(format string, args ...any) {
+			fmt.Fprintf(stderr, "palisade-image: "+format+"\n", args...)
+		})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%s\n%s\n", k.Image, k.ModuleDir())
+		return nil
+	}
 	res, err := image.Build(ctx, image.Options{
 		Board:     b,
 		ModuleDir: *moduleDir,
