@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/nftables"
+	"github.com/google/nftables/binaryutil"
 	"github.com/google/nftables/expr"
 	"github.com/google/nftables/userdata"
 )
@@ -140,6 +141,7 @@ func kernelSet(t *nftables.Table, s *Set) (*nftables.Set, []nftables.SetElement,
 		}
 	case SetIfName:
 		ns.KeyType = nftables.TypeIFName
+		ns.KeyByteOrder = binaryutil.NativeEndian // so that `nft list` prints the names
 		for _, n := range s.Names {
 			elems = append(elems, nftables.SetElement{Key: ifname(n)})
 		}
@@ -147,6 +149,7 @@ func kernelSet(t *nftables.Table, s *Set) (*nftables.Set, []nftables.SetElement,
 		ns.IsMap = true
 		ns.DataType = nftables.TypeVerdict
 		ns.KeyType = nftables.TypeIFName
+		ns.KeyByteOrder = binaryutil.NativeEndian
 		if s.Kind == VmapIfPair {
 			ns.KeyType = nftables.MustConcatSetType(nftables.TypeIFName, nftables.TypeIFName)
 			ns.Concatenation = true

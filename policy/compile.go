@@ -475,7 +475,7 @@ type hostService struct {
 	alts [][]Stmt
 }
 
-func tcp(port uint16) []Stmt { return []Stmt{L4Proto{6}, Port{Dir: Dst, Lo: port, Hi: port}} }
+func tcp(port uint16) []Stmt   { return []Stmt{L4Proto{6}, Port{Dir: Dst, Lo: port, Hi: port}} }
 func udp(lo, hi uint16) []Stmt { return []Stmt{L4Proto{17}, Port{Dir: Dst, Lo: lo, Hi: hi}} }
 
 var echo4 = []Stmt{L4Proto{1}, ICMPType{Lo: 8, Hi: 8}}

@@ -21,11 +21,11 @@ type Ruleset struct {
 type SetKind int
 
 const (
-	SetIPv4   SetKind = iota // ipv4_addr, interval
-	SetIPv6                  // ipv6_addr, interval
-	SetIfName                // ifname
-	VmapIfPair               // ifname . ifname : verdict
-	VmapIf                   // ifname : verdict
+	SetIPv4    SetKind = iota // ipv4_addr, interval
+	SetIPv6                   // ipv6_addr, interval
+	SetIfName                 // ifname
+	VmapIfPair                // ifname . ifname : verdict
+	VmapIf                    // ifname : verdict
 )
 
 // Set is a named set or verdict map.

@@ -385,7 +385,9 @@ func (s Verdict) Text() string {
 	}
 	return s.Kind
 }
-func (s Verdict) verdict() *expr.Verdict { return &expr.Verdict{Kind: verdictKinds[s.Kind], Chain: s.Chain} }
+func (s Verdict) verdict() *expr.Verdict {
+	return &expr.Verdict{Kind: verdictKinds[s.Kind], Chain: s.Chain}
+}
 func (s Verdict) exprs(setResolver) []expr.Any {
 	return []expr.Any{s.verdict()}
 }
