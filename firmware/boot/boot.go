@@ -1,0 +1,202 @@
+package boot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+
+	"github.com/palisade/palisade/board"
+	"github.com/palisade/palisade/drivers/kmod"
+	"github.com/palisade/palisade/drivers/ports"
+	"github.com/palisade/palisade/firmware/commit"
+	"github.com/palisade/palisade/firmware/config"
+	"github.com/palisade/palisade/firmware/netconf"
+	"github.com/palisade/palisade/firmware/store"
+)
+
+// Paths on the box.
+const (
+	BoardFile   = "/etc/palisade/board"
+	ConfigMount = "/config"
+	ConfigLabel = "PALISADE"
+)
+
+// FactoryDefault is the configuration of a box with no configuration disk:
+// a name and nothing else, so no port admits any traffic until someone
+// configures zones on the serial console.
+const FactoryDefault = `set system host-name palisade
+`
+
+// Box is what boot brought up, for the services that run after it.
+type Box struct {
+	Board    board.Board
+	Ports    []ports.Port
+	Store    *store.Store // nil without a configuration disk
+	Pipeline *commit.Pipeline
+	Netlink  *netlink.Handle
+	Started  time.Time
+}
+
+// ReadBoard reads the board name the image builder wrote.
+func ReadBoard(path string) (board.Board, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return board.Board{}, fmt.Errorf("reading board name: %w", err)
+	}
+	return board.Lookup(strings.TrimSpace(string(b)))
+}
+
+// Say prints a line on the console, for what the operator must see.
+type Say func(format string, a ...any)
+
+// Up runs the boot steps in order. A step that fails is logged and boot goes
+// on: a box with a missing module or no config disk must still reach its
+// console.
+func Up(ctx context.Context, log *slog.Logger, say Say, stages func(*Box) []commit.Stage) (*Box, error) {
+	box := &Box{Started: time.Now()}
+	if err := DoMounts(Mounts()); err != nil {
+		log.Error("mounts", "err", err)
+	}
+	b, err := ReadBoard(BoardFile)
+	if err != nil {
+		return nil, err
+	}
+	box.Board = b
+	say("Palisade on board %s (%s)", b.Name, b.Arch)
+
+	results, err := kmod.Loader{}.LoadAll(ctx, b.Modules)
+	if err != nil {
+		say("modules: %v", err)
+	}
+	loaded := 0
+	for _, r := range results {
+		if r.State == kmod.Failed {
+			say("module %s failed to load: %v", r.Name, r.Err)
+			continue
+		}
+		loaded++
+	}
+	log.Info("modules loaded", "ok", loaded, "requested", len(results))
+
+	h, err := netlink.NewHandle()
+	if err != nil {
+		return nil, fmt.Errorf("opening netlink: %w", err)
+	}
+	box.Netlink = h
+	nics, err := ports.Discover("/sys")
+	if err != nil {
+		say("ports: %v", err)
+	}
+	box.Ports = ports.Assign(nics, b.Ports)
+	if err := ports.Setup(h, box.Ports); err != nil {
+		say("ports: %v", err)
+	}
+	for _, p := range box.Ports {
+		log.Info("port", "name", p.Junos, "nic", p.NIC.Name, "driver", p.NIC.Driver, "mac", p.NIC.MAC)
+	}
+	if lo, err := h.LinkByName("lo"); err == nil {
+		h.LinkSetUp(lo)
+	}
+
+	box.Pipeline = &commit.Pipeline{Log: log}
+	cfg := loadConfig(box, log, say)
+	box.Pipeline.Store = box.Store
+	box.Pipeline.Stages = stages(box)
+	warnings, err := box.Pipeline.Commit(ctx, cfg, commit.Options{})
+	for _, w := range warnings {
+		log.Warn("configuration", "warning", w.Error())
+	}
+	if err != nil {
+		say("applying the configuration failed: %v", err)
+		return box, nil
+	}
+	say("configuration applied: host %s", cfg.HostName("palisade"))
+	return box, nil
+}
+
+// loadConfig finds the PALISADE filesystem and returns the newest good
+// configuration on it, falling back to the factory default with a console
+// message saying why.
+func loadConfig(box *Box, log *slog.Logger, say Say) *config.Config {
+	factory := func(why string) *config.Config {
+		say("%s: running the factory default configuration", why)
+		c, _, err := config.Parse("factory-default", FactoryDefault)
+		if err != nil {
+			panic("factory default does not parse: " + err.Error())
+		}
+		return c
+	}
+	dev, err := FindLabel("/sys/class/block", "/dev", ConfigLabel)
+	if err != nil {
+		return factory("no configuration disk (no filesystem labelled " + ConfigLabel + ")")
+	}
+	if err := os.MkdirAll(ConfigMount, 0o755); err != nil {
+		return factory("creating " + ConfigMount + ": " + err.Error())
+	}
+	if err := unix.Mount(dev, ConfigMount, "ext4", unix.MS_NOATIME|unix.MS_NODEV|unix.MS_NOSUID, ""); err != nil && !errors.Is(err, unix.EBUSY) {
+		return factory(fmt.Sprintf("mounting %s: %v", dev, err))
+	}
+	log.Info("configuration disk", "device", dev, "mount", ConfigMount)
+	box.Store = &store.Store{Dir: ConfigMount}
+	entries, _ := box.Store.List()
+	if len(entries) == 0 {
+		return factory("the configuration disk holds no configuration")
+	}
+	e, skipped, err := box.Store.LoadGood(func(c *config.Config) error {
+		if errs := config.Errors(c.Validate()); len(errs) > 0 {
+			return errs[0]
+		}
+		return nil
+	})
+	for _, s := range skipped {
+		say("configuration not usable: %v", s)
+	}
+	if err != nil {
+		return factory(err.Error())
+	}
+	if len(skipped) > 0 {
+		say("using the newest good configuration instead: rollback %d, committed %s", len(skipped), e.Time.Format(time.RFC3339))
+	}
+	return e.Config
+}
+
+// NetconfStage is the commit stage for links, addresses and static routes.
+func NetconfStage(h *netlink.Handle, log *slog.Logger) commit.Stage {
+	return commit.StageFunc{StageName: "interfaces and routes", Fn: func(_ context.Context, c *config.Config) error {
+		in, err := netconf.Compile(c, ports.KernelName)
+		if err != nil {
+			return err
+		}
+		rep, err := netconf.Apply(h, in, func(n string) bool { _, ok := ports.JunosName(n); return ok })
+		for _, m := range rep.MissingLinks {
+			log.Warn("interface is configured but not present on this board", "interface", m)
+		}
+		for _, r := range rep.InactiveRoutes {
+			log.Warn("static route inactive", "route", r)
+		}
+		return err
+	}}
+}
+
+// Shutdown syncs and unmounts the configuration disk, then reboots or powers
+// off. It returns only on failure.
+func Shutdown(powerOff bool) error {
+	unix.Sync()
+	if err := unix.Unmount(ConfigMount, 0); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
+		// Remount read-only so the journal is clean even if a file is open.
+		unix.Mount("", ConfigMount, "", unix.MS_REMOUNT|unix.MS_RDONLY, "")
+	}
+	unix.Sync()
+	cmd := unix.LINUX_REBOOT_CMD_RESTART
+	if powerOff {
+		cmd = unix.LINUX_REBOOT_CMD_POWER_OFF
+	}
+	return unix.Reboot(cmd)
+}

@@ -1,0 +1,86 @@
+// Package initd composes the firmware as PID 1: logging, the orphan reaper,
+// the boot steps, and the supervised services (console, carrier watcher).
+package initd
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/palisade/palisade/drivers/ports"
+	"github.com/palisade/palisade/firmware/boot"
+	"github.com/palisade/palisade/firmware/commit"
+	"github.com/palisade/palisade/firmware/supervisor"
+)
+
+// Run boots the box and runs its services forever.
+func Run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) error {
+	ring := NewRing(1000)
+	log := slog.New(slog.NewTextHandler(io.MultiWriter(stdout, ring), &slog.HandlerOptions{Level: slog.LevelInfo}))
+	say := func(format string, a ...any) {
+		line := fmt.Sprintf(format, a...)
+		fmt.Fprintln(stdout, line)
+		ring.Write([]byte(time.Now().UTC().Format(time.Stamp) + " " + line + "\n"))
+	}
+	go reap(ctx)
+
+	box, err := boot.Up(ctx, log, say, func(b *boot.Box) []commit.Stage {
+		return []commit.Stage{boot.NetconfStage(b.Netlink, log)}
+	})
+	if err != nil {
+		return err
+	}
+
+	tty := openConsole(box.Board.Console, stdin, stdout)
+	services := []supervisor.Service{
+		{Name: "console", Run: func(ctx context.Context) error {
+			return Console{Box: box, TTY: tty, Log: ring}.Run(ctx)
+		}},
+		{Name: "carrier", Run: func(ctx context.Context) error {
+			return ports.WatchCarrier(ctx, ports.WatchOptions{}, func(e ports.CarrierEvent) {
+				log.Info("link", "event", e.String())
+			})
+		}},
+	}
+	supervisor.Run(ctx, supervisor.Options{Log: log}, services...)
+	return nil
+}
+
+// openConsole opens the board's serial port for the CLI, or falls back to
+// the init's own stdin and stdout (the kernel console).
+func openConsole(name string, stdin io.Reader, stdout io.Writer) io.ReadWriter {
+	if f, err := os.OpenFile("/dev/"+name, os.O_RDWR|unix.O_NOCTTY, 0); err == nil {
+		return f
+	}
+	return struct {
+		io.Reader
+		io.Writer
+	}{stdin, stdout}
+}
+
+// reap collects orphaned children, as PID 1 must.
+func reap(ctx context.Context) {
+	ch := make(chan os.Signal, 16)
+	signal.Notify(ch, unix.SIGCHLD)
+	defer signal.Stop(ch)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ch:
+			for {
+				var ws unix.WaitStatus
+				pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
+				if pid <= 0 || err != nil {
+					break
+				}
+			}
+		}
+	}
+}
