@@ -116,14 +116,15 @@ func nftModules() []string {
 }
 
 // ipsecModules: IPsec ESP: AES-GCM (gcm ctr ghash_generic seqiv), AES-CBC + HMAC (authenc echainiv), and drbg, without
-// which adding an XFRM state fails with ENOENT. sha512_generic for HMAC-SHA384/512.
+// which adding an XFRM state fails with ENOENT. sha512_generic for HMAC-SHA384/512. jitterentropy_rng (drbg's
+// seed source) needs sha3_generic first: it asks for "sha3-256-generic", which modules.dep does not list.
 func ipsecModules() []string {
 	return []string{
 		"xfrm_user", "esp4",
 		"gcm", "ctr", "ghash_generic", "seqiv",
 		"authenc", "echainiv",
 		"sha512_generic",
-		"jitterentropy_rng", "drbg",
+		"sha3_generic", "jitterentropy_rng", "drbg",
 	}
 }
 

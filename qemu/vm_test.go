@@ -88,3 +88,59 @@ func TestVMHello(t *testing.T) {
 		})
 	}
 }
+
+// TestVMNetwork boots two boxes of each QEMU board with the netcheck init: modules through drivers/kmod,
+// ports through drivers/ports. Box a's ge-0/0/0 is in a host namespace, a's ge-0/0/1 is wired to b's
+// ge-0/0/1. The host pings a through the TAP; b reaches a over the wire.
+func TestVMNetwork(t *testing.T) {
+	for _, name := range []string{"qemu-x86_64", "qemu-arm64"} {
+		t.Run(name, func(t *testing.T) {
+			b, err := board.Lookup(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			requireVM(t, b)
+			if os.Geteuid() != 0 {
+				t.Skip("VM network test: needs root for host namespaces")
+			}
+			k, i := buildTestImage(t, b, "./qemu/internal/netcheck")
+			box := func(name, args string) Box {
+				return Box{Name: name, Board: b, Kernel: k, Initramfs: i, KernelArgs: args, Timeout: 3 * time.Minute}
+			}
+			lab := StartT(t, Topology{
+				Boxes: []Box{
+					box("a", "netcheck.addr=ge-0/0/0,10.100.11.1/24 netcheck.addr=ge-0/0/1,172.16.13.1/24"),
+					box("b", "netcheck.addr=ge-0/0/1,172.16.13.2/24 netcheck.probe=172.16.13.1"),
+				},
+				Wires:    []Wire{{A: Endpoint{"a", 1}, B: Endpoint{"b", 1}}},
+				HostNets: []HostNet{{Netns: "lan", To: Endpoint{"a", 0}, Addrs: []string{"10.100.11.10/24"}}},
+			})
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			a, bb := lab.Guest("a"), lab.Guest("b")
+			for _, g := range []*Guest{a, bb} {
+				out, err := g.Expect(ctx, regexp.MustCompile(`netcheck: ready`))
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, want := range []string{"netcheck: modules: ", " 0 failed", "netcheck: port ge-0/0/0 = ge-0-0-0 (", "netcheck: port ge-0/0/1 = ge-0-0-1 ("} {
+					if !regexp.MustCompile(regexp.QuoteMeta(want)).MatchString(out) {
+						t.Errorf("box %s: console lacks %q:\n%s", g.Box.Name, want, out)
+					}
+				}
+				t.Logf("box %s ready after %v", g.Box.Name, time.Since(g.Started()).Round(10*time.Millisecond))
+			}
+			if _, err := bb.Expect(ctx, regexp.MustCompile(`netcheck: probe 172.16.13.1 ok`)); err != nil {
+				t.Error(err)
+			}
+			ns := lab.Netns("lan")
+			if ns == "" {
+				t.Fatal("no namespace for lan")
+			}
+			out, err := exec.CommandContext(ctx, "ip", "netns", "exec", ns, "ping", "-c", "3", "-i", "0.3", "-W", "5", "10.100.11.1").CombinedOutput()
+			if err != nil {
+				t.Errorf("ping from %s to box a: %v\n%s", ns, err, out)
+			}
+		})
+	}
+}
