@@ -1,0 +1,425 @@
+package vpn
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/palisade/palisade/vpn/ike/ikev1"
+	"github.com/palisade/palisade/vpn/xfrm"
+	"github.com/vishvananda/netlink"
+)
+
+// Options configure a Daemon. The zero value, plus a Handle, is the
+// firmware's setup: real clock and randomness, UDP 500/4500, XFRM.
+type Options struct {
+	Log  *slog.Logger
+	Now  func() time.Time // default time.Now
+	Rand io.Reader        // default crypto/rand
+	// Handle programs XFRM policies and states. Nil: no kernel programming
+	// (then Installer must be set).
+	Handle *netlink.Handle
+	// Installer overrides where Child SAs go (tests, hosts without ESP).
+	Installer ikev1.Installer
+	// Listen opens the IKE transport of one local address; default UDP 500 and 4500.
+	Listen func(ctx context.Context, local netip.Addr) (ikev1.Transport, error)
+	// Engine tunes retransmission and the ports.
+	Engine ikev1.Config
+	// Tick is how often timers are checked; default 250ms. Ticks, if set,
+	// replaces the ticker (tests drive it together with Now).
+	Tick  time.Duration
+	Ticks <-chan time.Time
+	// Events are the kernel's XFRM events (see xfrm.Subscribe); an Acquire
+	// starts the matching on-traffic tunnel.
+	Events <-chan xfrm.Event
+}
+
+// Daemon is the VPN service.
+type Daemon struct {
+	opts Options
+	log  *slog.Logger
+	xm   *xfrm.Manager
+
+	mu        sync.Mutex
+	runCtx    context.Context           // set by Run; guarded by mu
+	engines   map[netip.Addr]*engineRun // guarded by mu
+	reqids    map[string]uint32         // tunnel policy -> reqid; guarded by mu
+	nextReqid uint32                    // guarded by mu
+	policies  map[string]xfrm.Policy    // installed XFRM policies by tunnel policy; guarded by mu
+	statsBase map[uint32]xfrm.Counters  // per SPI, for clear statistics; guarded by mu
+	wg        sync.WaitGroup
+}
+
+type engineRun struct {
+	e      *ikev1.Engine
+	tr     ikev1.Transport
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// New returns a daemon; call Run, then Reconcile.
+func New(opts Options) *Daemon {
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Rand == nil {
+		opts.Rand = rand.Reader
+	}
+	if opts.Tick == 0 {
+		opts.Tick = 250 * time.Millisecond
+	}
+	if opts.Listen == nil {
+		eng := opts.Engine
+		opts.Listen = func(ctx context.Context, a netip.Addr) (ikev1.Transport, error) {
+			ike, natt := eng.IKEPort, eng.NATTPort
+			if ike == 0 {
+				ike = 500
+			}
+			if natt == 0 {
+				natt = 4500
+			}
+			return ikev1.ListenUDP(ctx, a, ike, natt)
+		}
+	}
+	d := &Daemon{opts: opts, log: opts.Log, engines: map[netip.Addr]*engineRun{}, reqids: map[string]uint32{},
+		nextReqid: 1, policies: map[string]xfrm.Policy{}, statsBase: map[uint32]xfrm.Counters{}}
+	if opts.Handle != nil {
+		d.xm = xfrm.NewManager(opts.Handle, opts.Log)
+		if opts.Installer == nil {
+			d.opts.Installer = XFRMInstaller{M: d.xm}
+		}
+	}
+	return d
+}
+
+// Run serves until ctx is done; then it deletes every SA (telling the
+// peers), removes every XFRM policy and state it installed, and returns.
+func (d *Daemon) Run(ctx context.Context) error {
+	if d.opts.Installer == nil {
+		return errors.New("vpn daemon: neither a netlink handle nor an installer was given")
+	}
+	d.mu.Lock()
+	d.runCtx = ctx
+	d.mu.Unlock()
+	events := d.opts.Events
+	for {
+		select {
+		case <-ctx.Done():
+			return d.stop()
+		case ev, ok := <-events:
+			if !ok {
+				events = nil
+				continue
+			}
+			if a, isAcq := ev.(xfrm.Acquire); isAcq {
+				d.acquire(a)
+			}
+		}
+	}
+}
+
+func (d *Daemon) stop() error {
+	d.mu.Lock()
+	for _, r := range d.engines {
+		r.cancel()
+	}
+	d.mu.Unlock()
+	d.wg.Wait()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.engines = map[netip.Addr]*engineRun{}
+	d.policies = map[string]xfrm.Policy{}
+	if d.xm != nil {
+		if err := d.xm.Close(); err != nil {
+			return fmt.Errorf("vpn daemon: cleaning up XFRM: %w", err)
+		}
+	}
+	return nil
+}
+
+func (d *Daemon) reqid(policy string) uint32 {
+	if r, ok := d.reqids[policy]; ok {
+		return r
+	}
+	r := d.nextReqid
+	d.nextReqid++
+	d.reqids[policy] = r
+	return r
+}
+
+// Reconcile makes the running VPNs match gws and tuns: it validates them,
+// installs the XFRM policies of new tunnels, removes those of tunnels that
+// are gone or changed, and hands each local address's engine its gateways.
+// Unchanged tunnels keep their SAs.
+func (d *Daemon) Reconcile(ctx context.Context, gws []Gateway, tuns []Tunnel) error {
+	d.mu.Lock()
+	runCtx := d.runCtx
+	if runCtx == nil {
+		d.mu.Unlock()
+		return errors.New("vpn daemon: Reconcile before Run")
+	}
+	byAddr, err := compile(gws, tuns, d.reqid)
+	if err != nil {
+		d.mu.Unlock()
+		return err
+	}
+	var errs []error
+	want := map[string]xfrm.Policy{}
+	for _, peers := range byAddr {
+		for _, p := range peers {
+			for _, c := range p.Children {
+				want[c.Policy] = xfrm.Policy{
+					Selector:     xfrm.Selector{Local: c.Local, Remote: c.Remote, Protocol: c.Protocol, LocalPort: c.LocalPort, RemotePort: c.RemotePort},
+					LocalGateway: p.Local, RemoteGateway: p.Remote, Reqid: c.Reqid,
+				}
+			}
+		}
+	}
+	if d.xm != nil {
+		for name, old := range d.policies {
+			if nw, ok := want[name]; !ok || nw != old {
+				if err := d.xm.RemovePolicy(old); err != nil {
+					errs = append(errs, err)
+				}
+				delete(d.policies, name)
+			}
+		}
+		for name, p := range want {
+			if _, ok := d.policies[name]; ok {
+				continue
+			}
+			if err := d.xm.InstallPolicy(p); err != nil {
+				errs = append(errs, fmt.Errorf("tunnel policy %s: %w", name, err))
+				continue
+			}
+			d.policies[name] = p
+		}
+	} else {
+		d.policies = want
+	}
+	// Engines: start new addresses, configure all, stop the unused.
+	var cfgs []func() error
+	for addrStr, peers := range byAddr {
+		a := netip.MustParseAddr(addrStr)
+		r := d.engines[a]
+		if r == nil {
+			r, err = d.startEngine(runCtx, a)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			d.engines[a] = r
+		}
+		cfgs = append(cfgs, func() error { return r.e.Do(ctx, func(e *ikev1.Engine) { e.SetPeers(peers) }) })
+	}
+	var stopped []*engineRun
+	for a, r := range d.engines {
+		if _, ok := byAddr[a.String()]; !ok {
+			stopped = append(stopped, r)
+			delete(d.engines, a)
+		}
+	}
+	d.mu.Unlock()
+	for _, f := range cfgs {
+		if err := f(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, r := range stopped {
+		r.cancel()
+		<-r.done
+	}
+	return errors.Join(errs...)
+}
+
+func (d *Daemon) startEngine(ctx context.Context, a netip.Addr) (*engineRun, error) {
+	tr, err := d.opts.Listen(ctx, a)
+	if err != nil {
+		return nil, fmt.Errorf("starting IKE on %v: %w", a, err)
+	}
+	ectx, cancel := context.WithCancel(ctx)
+	e := ikev1.NewEngine(d.opts.Engine, ikev1.Env{Now: d.opts.Now, Rand: d.opts.Rand, Log: d.log.With("local", a.String()), Installer: d.opts.Installer}, tr)
+	r := &engineRun{e: e, tr: tr, cancel: cancel, done: make(chan struct{})}
+	ticks := d.opts.Ticks
+	var ticker *time.Ticker
+	if ticks == nil {
+		ticker = time.NewTicker(d.opts.Tick)
+		ticks = ticker.C
+	}
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		defer close(r.done)
+		defer tr.Close()
+		if ticker != nil {
+			defer ticker.Stop()
+		}
+		if err := e.Run(ectx, ticks); err != nil {
+			d.log.Error("IKE engine stopped", "local", a.String(), "err", err)
+		}
+	}()
+	return r, nil
+}
+
+func (d *Daemon) acquire(a xfrm.Acquire) {
+	d.mu.Lock()
+	var name string
+	for n, p := range d.policies {
+		if p.Selector == a.Selector {
+			name = n
+		}
+	}
+	var runs []*engineRun
+	for _, r := range d.engines {
+		runs = append(runs, r)
+	}
+	ctx := d.runCtx
+	d.mu.Unlock()
+	if name == "" {
+		return
+	}
+	for _, r := range runs {
+		r.e.Do(ctx, func(e *ikev1.Engine) { e.Acquire(name) })
+	}
+}
+
+// Acquire negotiates an on-traffic tunnel now, as if the kernel had asked.
+func (d *Daemon) Acquire(ctx context.Context, policy string) error {
+	return d.each(ctx, func(e *ikev1.Engine) { e.Acquire(policy) })
+}
+
+func (d *Daemon) each(ctx context.Context, f func(*ikev1.Engine)) error {
+	d.mu.Lock()
+	var runs []*engineRun
+	for _, r := range d.engines {
+		runs = append(runs, r)
+	}
+	d.mu.Unlock()
+	var errs []error
+	for _, r := range runs {
+		errs = append(errs, r.e.Do(ctx, f))
+	}
+	return errors.Join(errs...)
+}
+
+// IKESecurityAssociations lists the IKE SAs, for `show security ike security-associations`.
+func (d *Daemon) IKESecurityAssociations(ctx context.Context) ([]ikev1.IKESAStatus, error) {
+	var out []ikev1.IKESAStatus
+	var mu sync.Mutex
+	err := d.each(ctx, func(e *ikev1.Engine) {
+		ikes, _ := e.Status()
+		mu.Lock()
+		out = append(out, ikes...)
+		mu.Unlock()
+	})
+	sort.Slice(out, func(i, j int) bool { return out[i].Remote.Addr().Less(out[j].Remote.Addr()) })
+	return out, err
+}
+
+// IPsecSA is one tunnel's SA pair, for `show security ipsec security-associations`.
+type IPsecSA struct {
+	ID int // the tunnel's index (its reqid), shared by both directions
+	ikev1.ChildStatus
+	In, Out xfrm.Counters // kernel counters since the last clear (zero without XFRM)
+}
+
+// IPsecSecurityAssociations lists the installed SA pairs with their counters.
+func (d *Daemon) IPsecSecurityAssociations(ctx context.Context) ([]IPsecSA, error) {
+	var kids []ikev1.ChildStatus
+	var mu sync.Mutex
+	err := d.each(ctx, func(e *ikev1.Engine) {
+		_, k := e.Status()
+		mu.Lock()
+		kids = append(kids, k...)
+		mu.Unlock()
+	})
+	out := make([]IPsecSA, 0, len(kids))
+	for _, k := range kids {
+		s := IPsecSA{ID: int(k.SA.Tunnel.Reqid), ChildStatus: k}
+		if d.xm != nil {
+			s.In = d.counters(xfrm.StateID{Dst: k.SA.Local, SPI: k.SA.SPIIn})
+			s.Out = d.counters(xfrm.StateID{Dst: k.SA.Remote, SPI: k.SA.SPIOut})
+		}
+		out = append(out, s)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, err
+}
+
+func (d *Daemon) counters(id xfrm.StateID) xfrm.Counters {
+	c, err := d.xm.Counters(id)
+	if err != nil {
+		return xfrm.Counters{}
+	}
+	d.mu.Lock()
+	base := d.statsBase[id.SPI]
+	d.mu.Unlock()
+	c.Bytes -= min(base.Bytes, c.Bytes)
+	c.Packets -= min(base.Packets, c.Packets)
+	c.ReplayErrors -= min(base.ReplayErrors, c.ReplayErrors)
+	c.IntegrityFailed -= min(base.IntegrityFailed, c.IntegrityFailed)
+	return c
+}
+
+// Statistics are the `show security ipsec statistics` numbers.
+type Statistics struct {
+	EncryptedBytes, DecryptedBytes     uint64
+	EncryptedPackets, DecryptedPackets uint64
+	ReplayErrors, AuthFailures         uint64
+}
+
+// Statistics sums the ESP counters of all tunnels, or of one (id > 0).
+func (d *Daemon) Statistics(ctx context.Context, id int) (Statistics, error) {
+	sas, err := d.IPsecSecurityAssociations(ctx)
+	var s Statistics
+	for _, sa := range sas {
+		if id > 0 && sa.ID != id {
+			continue
+		}
+		s.EncryptedBytes += sa.Out.Bytes
+		s.EncryptedPackets += sa.Out.Packets
+		s.DecryptedBytes += sa.In.Bytes
+		s.DecryptedPackets += sa.In.Packets
+		s.ReplayErrors += uint64(sa.In.ReplayErrors)
+		s.AuthFailures += uint64(sa.In.IntegrityFailed)
+	}
+	return s, err
+}
+
+// ClearStatistics zeroes the counters shown; the kernel's keep running.
+func (d *Daemon) ClearStatistics(ctx context.Context) error {
+	if d.xm == nil {
+		return nil
+	}
+	sas, err := d.IPsecSecurityAssociations(ctx)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, sa := range sas {
+		for _, id := range []xfrm.StateID{{Dst: sa.SA.Local, SPI: sa.SA.SPIIn}, {Dst: sa.SA.Remote, SPI: sa.SA.SPIOut}} {
+			if c, cerr := d.xm.Counters(id); cerr == nil {
+				d.statsBase[id.SPI] = c
+			}
+		}
+	}
+	return err
+}
+
+// ClearIKE is `clear security ike security-associations`.
+func (d *Daemon) ClearIKE(ctx context.Context) error {
+	return d.each(ctx, func(e *ikev1.Engine) { e.ClearIKE() })
+}
+
+// ClearIPsec is `clear security ipsec security-associations`.
+func (d *Daemon) ClearIPsec(ctx context.Context) error {
+	return d.each(ctx, func(e *ikev1.Engine) { e.ClearIPsec() })
+}
