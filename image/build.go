@@ -8,6 +8,7 @@ package image
 
 import (
 	"bytes"
+	"errors"
 	"compress/gzip"
 	"context"
 	"fmt"
@@ -216,13 +217,18 @@ func buildInit(ctx context.Context, opts Options, logf func(string, ...any)) ([]
 	if st, err := os.Stat(pkgDir); err != nil || !st.IsDir() {
 		return nil, fmt.Errorf("init package %s not found in %s", opts.Init, opts.ModuleDir)
 	}
-	out, err := filepath.Abs(filepath.Join(opts.CacheDir, "build", opts.Board.Arch, "init"))
-	if err != nil {
-		return nil, err
-	}
-	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+	dir := filepath.Join(opts.CacheDir, "build", opts.Board.Arch)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("making build dir: %w", err)
 	}
+	// A file of its own: builds of the same board may run at once (make image beside a VM test).
+	f, err := os.CreateTemp(dir, "init-*")
+	if err != nil {
+		return nil, fmt.Errorf("making build output: %w", err)
+	}
+	out := f.Name()
+	f.Close()
+	defer os.Remove(out)
 	logf("building %s for %s", opts.Init, opts.Board.Arch)
 	env := []string{"CGO_ENABLED=0", "GOOS=linux", "GOARCH=" + opts.Board.Arch}
 	if _, err := command(ctx, opts.ModuleDir, env, "go", "build", "-trimpath", "-buildvcs=false",
@@ -237,8 +243,14 @@ func buildInit(ctx context.Context, opts Options, logf func(string, ...any)) ([]
 }
 
 func writeFileAtomic(name string, data []byte) error {
-	tmp := name + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+	f, err := os.CreateTemp(filepath.Dir(name), filepath.Base(name)+".*.tmp")
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", name, err)
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp)
+	_, werr := f.Write(data)
+	if err := errors.Join(werr, f.Chmod(0o644), f.Close()); err != nil {
 		return fmt.Errorf("writing %s: %w", name, err)
 	}
 	if err := os.Rename(tmp, name); err != nil {

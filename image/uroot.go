@@ -53,11 +53,17 @@ func urootBusybox(ctx context.Context, cacheDir, arch string, cmds []string, log
 	if err := os.MkdirAll(filepath.Dir(cached), 0o755); err != nil {
 		return nil, fmt.Errorf("making u-root cache dir: %w", err)
 	}
-	tmp := cached + ".tmp"
-	absTmp, err := filepath.Abs(tmp)
+	// A file of its own: two builds of the same board may run at once.
+	f, err := os.CreateTemp(filepath.Dir(cached), "bb-*.tmp")
+	if err != nil {
+		return nil, fmt.Errorf("making u-root output: %w", err)
+	}
+	f.Close()
+	absTmp, err := filepath.Abs(f.Name())
 	if err != nil {
 		return nil, err
 	}
+	defer os.Remove(absTmp)
 	args := []string{"-o", absTmp, "-base=/dev/null", "-initcmd=", "-uinitcmd=", "-defaultsh="}
 	for _, c := range cmds {
 		args = append(args, "./cmds/core/"+c)

@@ -144,3 +144,50 @@ func TestVMNetwork(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkVMBoot measures the time from starting QEMU to the first init line of a bare u-root boot (the
+// hello init) and to Palisade's login prompt, for the same kernel in the same run:
+//
+//	PALISADE_VM=1 go test -run '^$' -bench VMBoot -benchtime 3x ./qemu/
+//
+// PALISADE_BOOT_RE overrides the regexp that marks a finished Palisade boot (default "login: ").
+func BenchmarkVMBoot(b *testing.B) {
+	ready := regexp.MustCompile(`login: `)
+	if re := os.Getenv("PALISADE_BOOT_RE"); re != "" {
+		ready = regexp.MustCompile(re)
+	}
+	for _, name := range []string{"qemu-x86_64", "qemu-arm64"} {
+		bd, err := board.Lookup(name)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, c := range []struct {
+			kind, init string
+			re         *regexp.Regexp
+		}{
+			{"bare", "./qemu/internal/hello", helloLine},
+			{"palisade", image.DefaultInit, ready},
+		} {
+			b.Run(c.kind+"/"+name, func(b *testing.B) {
+				requireVM(b, bd)
+				if _, err := os.Stat(filepath.Join("..", filepath.FromSlash(c.init))); err != nil {
+					b.Skipf("no init %s yet", c.init)
+				}
+				k, i := buildTestImage(b, bd, c.init)
+				box := Box{Name: c.kind, Board: bd, Kernel: k, Initramfs: i, NICs: 2, Timeout: 2 * time.Minute}
+				var total time.Duration
+				b.ResetTimer()
+				for range b.N {
+					ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+					d, err := BootTime(ctx, box, c.re)
+					cancel()
+					if err != nil {
+						b.Fatal(err)
+					}
+					total += d
+				}
+				b.ReportMetric(total.Seconds()/float64(b.N), "s/boot")
+			})
+		}
+	}
+}
