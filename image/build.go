@@ -8,9 +8,9 @@ package image
 
 import (
 	"bytes"
-	"errors"
 	"compress/gzip"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
