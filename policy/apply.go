@@ -9,7 +9,6 @@ import (
 	"github.com/google/nftables"
 	"github.com/google/nftables/binaryutil"
 	"github.com/google/nftables/expr"
-	"github.com/google/nftables/userdata"
 )
 
 // DefaultApplyTimeout bounds Apply when the context has no deadline: if
@@ -111,15 +110,7 @@ func queue(c *nftables.Conn, r *Ruleset) error {
 	}
 	for _, ch := range r.Chains {
 		for _, rule := range ch.Rules {
-			var ex []expr.Any
-			for _, s := range rule.Stmts {
-				ex = append(ex, s.exprs(resolve)...)
-			}
-			nr := &nftables.Rule{Table: t, Chain: chains[ch.Name], Exprs: ex}
-			if rule.Comment != "" {
-				nr.UserData = userdata.AppendString(nil, userdata.TypeComment, rule.Comment)
-			}
-			c.AddRule(nr)
+			c.AddRule(kernelRule(t, chains[ch.Name], rule, resolve))
 		}
 	}
 	return nil
@@ -191,10 +182,10 @@ func intervalElems(p netip.Prefix) []nftables.SetElement {
 }
 
 // ConnOptions are the options for nftables.New that Palisade uses: the
-// network namespace (fd < 0: the caller's own) and a receive buffer large
-// enough for the acknowledgements of a large batch.
+// network namespace (fd < 0: the caller's own) and socket buffers large
+// enough for a batch of 10,000 policies and its acknowledgements.
 func ConnOptions(netnsFd int) []nftables.ConnOption {
-	opts := []nftables.ConnOption{nftables.WithSockOptions(bigReadBuffer)}
+	opts := []nftables.ConnOption{nftables.WithSockOptions(bigBuffers)}
 	if netnsFd >= 0 {
 		opts = append(opts, nftables.WithNetNSFd(netnsFd))
 	}

@@ -22,6 +22,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -114,7 +115,7 @@ func Compile(cfg *config.Config, opt Options) (*Compiled, error) {
 		return nil, fmt.Errorf("compiling security policies: %w", errors.Join(all...))
 	}
 	c := &compiler{cfg: cfg, opt: opt, idx: idx, rs: &Ruleset{Table: opt.Table},
-		zoneIfs: map[string][]string{}, setByKey: map[string]string{}}
+		zoneIfs: map[string][]string{}, setByKey: map[string]string{}, setNames: map[string]bool{}}
 	if err := c.zones(); err != nil {
 		return nil, err
 	}
@@ -142,7 +143,7 @@ type compiler struct {
 	rs       *Ruleset
 	zoneIfs  map[string][]string // zone -> kernel interface names
 	setByKey map[string]string   // set contents -> set name, to share sets
-	nsets    int
+	setNames map[string]bool
 }
 
 func (c *compiler) zones() error {
@@ -167,38 +168,47 @@ func PolicyMark(index int) uint32 { return uint32(index) }
 
 func (c *compiler) forward(pols []config.ResolvedPolicy) error {
 	pairs := &Set{Name: "zone_pairs", Kind: VmapIfPair}
-	var pairChains []*Chain
+	type pair struct {
+		name     string
+		policies [][]Rule // each policy's rules
+	}
+	var pairList []*pair
 	global := &Chain{Name: "global"}
-	chainOf := map[[2]string]*Chain{}
+	pairOf := map[[2]string]*pair{}
 	for _, p := range pols {
 		c.rs.Counters = append(c.rs.Counters, counterName(p.Index))
-		var ch *Chain
 		var pre []Stmt
 		if p.Global {
-			ch = global
 			var err error
 			if pre, err = c.globalZones(p); err != nil {
 				return err
-			}
-		} else {
-			k := [2]string{p.From, p.To}
-			ch = chainOf[k]
-			if ch == nil {
-				ch = &Chain{Name: fmt.Sprintf("pair_%d", len(pairChains)+1)}
-				chainOf[k] = ch
-				pairChains = append(pairChains, ch)
-				for _, in := range c.zoneIfs[p.From] {
-					for _, out := range c.zoneIfs[p.To] {
-						pairs.Elems = append(pairs.Elems, MapElem{Keys: []string{in, out}, Chain: ch.Name})
-					}
-				}
 			}
 		}
 		rules, err := c.policyRules(p, pre)
 		if err != nil {
 			return err
 		}
-		ch.Rules = append(ch.Rules, rules...)
+		if p.Global {
+			global.Rules = append(global.Rules, rules...)
+			continue
+		}
+		k := [2]string{p.From, p.To}
+		pr := pairOf[k]
+		if pr == nil {
+			pr = &pair{name: fmt.Sprintf("pair_%d", len(pairList)+1)}
+			pairOf[k] = pr
+			pairList = append(pairList, pr)
+			for _, in := range c.zoneIfs[p.From] {
+				for _, out := range c.zoneIfs[p.To] {
+					pairs.Elems = append(pairs.Elems, MapElem{Keys: []string{in, out}, Chain: pr.name})
+				}
+			}
+		}
+		pr.policies = append(pr.policies, rules)
+	}
+	var pairChains []*Chain
+	for _, pr := range pairList {
+		pairChains = append(pairChains, blocks(pr.name, pr.policies)...)
 	}
 	c.rs.Chains = append(c.rs.Chains, pairChains...)
 	fwd := &Chain{Name: "forward", Hook: HookForward, Policy: "drop", Rules: []Rule{
@@ -218,6 +228,36 @@ func (c *compiler) forward(pols []config.ResolvedPolicy) error {
 	return nil
 }
 
+// blockPolicies is how many policies one chain of a large zone pair holds.
+// A pair with more is split into blocks that its chain jumps to in order;
+// accept, drop and reject end the walk inside a block, and a block without
+// a match returns, so first-match holds. Changing one policy then replaces
+// one block, not the whole pair (see Applier).
+const blockPolicies = 128
+
+// blocks returns a pair's chain, preceded by its block chains if it has
+// more than blockPolicies policies.
+func blocks(name string, policies [][]Rule) []*Chain {
+	if len(policies) <= blockPolicies {
+		ch := &Chain{Name: name}
+		for _, r := range policies {
+			ch.Rules = append(ch.Rules, r...)
+		}
+		return []*Chain{ch}
+	}
+	var out []*Chain
+	top := &Chain{Name: name}
+	for i := 0; i < len(policies); i += blockPolicies {
+		b := &Chain{Name: fmt.Sprintf("%s_%d", name, i/blockPolicies)}
+		for _, r := range policies[i:min(i+blockPolicies, len(policies))] {
+			b.Rules = append(b.Rules, r...)
+		}
+		out = append(out, b)
+		top.Rules = append(top.Rules, Rule{Stmts: []Stmt{Verdict{Kind: "jump", Chain: b.Name}}})
+	}
+	return append(out, top)
+}
+
 // globalZones matches a global policy's from-zone and to-zone lists.
 func (c *compiler) globalZones(p config.ResolvedPolicy) ([]Stmt, error) {
 	var out []Stmt
@@ -235,8 +275,7 @@ func (c *compiler) globalZones(p config.ResolvedPolicy) ([]Stmt, error) {
 		key := "if:" + strings.Join(names, ",")
 		name, ok := c.setByKey[key]
 		if !ok {
-			c.nsets++
-			name = fmt.Sprintf("if_%d", c.nsets)
+			name = c.uniqueSetName("if_", key)
 			c.setByKey[key] = name
 			c.rs.Sets = append(c.rs.Sets, &Set{Name: name, Kind: SetIfName, Names: names})
 		}
@@ -302,10 +341,24 @@ func (c *compiler) addrSet(kind SetKind, ps []netip.Prefix) string {
 	if name, ok := c.setByKey[b.String()]; ok {
 		return name
 	}
-	c.nsets++
-	name := fmt.Sprintf("a%d_%d", map[SetKind]int{SetIPv4: 4, SetIPv6: 6}[kind], c.nsets)
+	name := c.uniqueSetName(fmt.Sprintf("a%d_", map[SetKind]int{SetIPv4: 4, SetIPv6: 6}[kind]), b.String())
 	c.setByKey[b.String()] = name
 	c.rs.Sets = append(c.rs.Sets, &Set{Name: name, Kind: kind, Prefixes: ps})
+	return name
+}
+
+// uniqueSetName names a set after a hash of its contents, so that a set
+// keeps its name when other sets come and go, and an incremental apply
+// leaves it alone.
+func (c *compiler) uniqueSetName(prefix, contents string) string {
+	h := fnv.New32a()
+	h.Write([]byte(contents))
+	base := fmt.Sprintf("%s%08x", prefix, h.Sum32())
+	name := base
+	for i := 2; c.setNames[name]; i++ {
+		name = fmt.Sprintf("%s_%d", base, i)
+	}
+	c.setNames[name] = true
 	return name
 }
 
