@@ -44,7 +44,7 @@ type cmdNode struct {
 	numeric  bool   // the value is a number
 	kids     []*cmdNode
 	tail     tailKind
-	run      func(ctx context.Context, s *Session, a *args) error
+	run      func(ctx context.Context, s *Session, inv *invocation) error
 }
 
 // args are what a command line set on the way to its node.
@@ -216,3 +216,5 @@ func formatCompletions(cs []completion) string {
 	}
 	return b.String()
 }
+
+func runNothing(context.Context, *Session, *invocation) error { return nil }
