@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/palisade/palisade/firmware/config"
+	"github.com/vishvananda/netns"
 )
 
 // labConfig is three zones on three ports. trustToDMZ holds the two
@@ -274,4 +275,43 @@ func sortedBlocks(listing string) string {
 	}
 	slices.Sort(blocks)
 	return strings.Join(blocks, "\n\n")
+}
+
+// TestSystemTextMatchesApply loads each golden ruleset twice, once with
+// `nft -f` from Text and once with Apply, and compares the kernel's
+// listings: the two renderings of one intent must mean the same.
+func TestSystemTextMatchesApply(t *testing.T) {
+	requireRoot(t)
+	for _, name := range []string{"srx1", "srx2", "lab", "misc"} {
+		t.Run(name, func(t *testing.T) {
+			var text string
+			switch name {
+			case "lab":
+				text = labConfig("deny-web", "allow-web")
+			case "misc":
+				text = miscConfig
+			default:
+				text = readSeed(t, name+".set")
+			}
+			rs := compileText(t, text).Ruleset
+			viaText := newNS(t, "paltext-")
+			cmd := exec.Command("ip", "netns", "exec", viaText, "nft", "-f", "-")
+			cmd.Stdin = strings.NewReader(rs.Text())
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("nft -f: %v\n%s", err, out)
+			}
+			l := &lab{t: t, router: newNS(t, "palapply-")}
+			fd, err := netns.GetFromName(l.router)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer fd.Close()
+			l.fd = fd
+			l.apply(rs)
+			got, want := l.listRuleset(), run(t, "ip", "netns", "exec", viaText, "nft", "--numeric", "list", "ruleset")
+			if sortedBlocks(got) != sortedBlocks(want) {
+				t.Errorf("Apply and nft -f differ:\nApply:\n%s\nnft -f:\n%s", got, want)
+			}
+		})
+	}
 }
