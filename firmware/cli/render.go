@@ -22,8 +22,10 @@ func pad(s string, w int) string {
 	return s + strings.Repeat(" ", w-len(s))
 }
 
-// formatAge renders a route age as Junos: MM:SS under an hour, HH:MM:SS
-// under a day, then Nd HH:MM:SS, then NwNd HH:MM:SS.
+// formatAge renders a route age as Junos: HH:MM:SS under a day, then
+// Nd HH:MM:SS, then NwNd HH:MM:SS. OUTPUTS.md's prose says MM:SS under an
+// hour, but its example (read off a real SRX) shows 00:12:01, and users
+// compare with the real box: the example wins.
 func formatAge(d time.Duration) string {
 	if d < 0 {
 		d = 0
@@ -32,8 +34,6 @@ func formatAge(d time.Duration) string {
 	days, s := s/86400, s%86400
 	h, m, sec := s/3600, s/60%60, s%60
 	switch {
-	case days == 0 && h == 0:
-		return fmt.Sprintf("%02d:%02d", m, sec)
 	case days == 0:
 		return fmt.Sprintf("%02d:%02d:%02d", h, m, sec)
 	case days < 7:
@@ -113,7 +113,7 @@ func renderIPsecSAs(w io.Writer, sas []IPsecSA) {
 			mark string
 			spi  uint32
 		}{{"<", sa.In.SPI}, {">", sa.Out.SPI}} {
-			fmt.Fprintf(w, "  %s%s%s%s - root %d %s\n", pad(d.mark+strconv.Itoa(sa.ID), 6), pad(sa.algorithm(), 16),
+			fmt.Fprintf(w, "  %s%s%s%s- root %d %s\n", pad(d.mark+strconv.Itoa(sa.ID), 6), pad(sa.algorithm(), 16),
 				pad(fmt.Sprintf("%08x", d.spi), 9), pad(sa.life(), 10), sa.Port, sa.Remote)
 		}
 	}
@@ -170,15 +170,15 @@ func renderIPsecSADetail(w io.Writer, sas []IPsecSA) {
 
 func renderIPsecStats(w io.Writer, st IPsecStats) {
 	fmt.Fprintf(w, "ESP Statistics:\n")
-	fmt.Fprintf(w, "  Encrypted bytes:%19d\n", st.EncryptedBytes)
-	fmt.Fprintf(w, "  Decrypted bytes:%19d\n", st.DecryptedBytes)
-	fmt.Fprintf(w, "  Encrypted packets:%17d\n", st.EncryptedPackets)
-	fmt.Fprintf(w, "  Decrypted packets:%17d\n", st.DecryptedPackets)
+	fmt.Fprintf(w, "  Encrypted bytes:%17d\n", st.EncryptedBytes)
+	fmt.Fprintf(w, "  Decrypted bytes:%17d\n", st.DecryptedBytes)
+	fmt.Fprintf(w, "  Encrypted packets:%15d\n", st.EncryptedPackets)
+	fmt.Fprintf(w, "  Decrypted packets:%15d\n", st.DecryptedPackets)
 	fmt.Fprintf(w, "AH Statistics:\n")
-	fmt.Fprintf(w, "  Input bytes:%23d\n", st.AHInBytes)
-	fmt.Fprintf(w, "  Output bytes:%22d\n", st.AHOutBytes)
-	fmt.Fprintf(w, "  Input packets:%21d\n", st.AHInPackets)
-	fmt.Fprintf(w, "  Output packets:%20d\n", st.AHOutPackets)
+	fmt.Fprintf(w, "  Input bytes:%21d\n", st.AHInBytes)
+	fmt.Fprintf(w, "  Output bytes:%20d\n", st.AHOutBytes)
+	fmt.Fprintf(w, "  Input packets:%19d\n", st.AHInPackets)
+	fmt.Fprintf(w, "  Output packets:%18d\n", st.AHOutPackets)
 	fmt.Fprintf(w, "Errors:\n")
 	fmt.Fprintf(w, "  AH authentication failures: %d, Replay errors: %d\n", st.AHAuthFailures, st.ReplayErrors)
 	fmt.Fprintf(w, "  ESP authentication failures: %d, ESP decryption failures: %d\n", st.ESPAuthFailures, st.ESPDecryptFails)
