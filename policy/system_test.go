@@ -43,6 +43,7 @@ set security policies from-zone trust to-zone untrust policy permit-web match so
 set security policies from-zone trust to-zone untrust policy permit-web then permit
 set security policies from-zone trust to-zone untrust policy permit-web then count
 set security policies from-zone trust to-zone untrust policy permit-web then log session-init
+set security policies from-zone trust to-zone untrust policy permit-web then log session-close
 set security policies from-zone trust to-zone untrust policy permit-udp match source-address any destination-address any application udp-7000
 set security policies from-zone trust to-zone untrust policy permit-udp then permit
 set security policies from-zone trust to-zone untrust policy permit-ping match source-address any destination-address any application junos-ping
@@ -144,6 +145,28 @@ func TestSystemLab(t *testing.T) {
 			t.Fatal(err)
 		}
 		web := policyIndex(t, c, "permit-web")
+		events, err := DialConntrack(int(l.fd))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer events.Close()
+		closed := make(chan string, 16)
+		watchCtx, stopWatch := context.WithCancel(ctx)
+		watchDone := make(chan error, 1)
+		go func() {
+			watchDone <- WatchClosedSessions(watchCtx, events, func(s Session) {
+				if line, ok := SessionCloseLog(s, c.Policies); ok {
+					closed <- line
+				}
+			})
+		}()
+		defer func() {
+			stopWatch()
+			if err := <-watchDone; err != nil {
+				t.Errorf("watching sessions: %v", err)
+			}
+		}()
+		time.Sleep(50 * time.Millisecond) // let the watcher join the group
 		check("trust->untrust tcp 8080", tcpProbe(h0, hostAddr(1), 8080), passed)
 		check("trust->untrust tcp 8080 again", tcpProbe(h0, hostAddr(1), 8080), passed)
 		after, err := HitCounts(ctx, l.conn(), c.Ruleset.Table)
@@ -185,6 +208,17 @@ func TestSystemLab(t *testing.T) {
 		for _, s := range sessions {
 			if s.Mark == PolicyMark(web) {
 				t.Errorf("session %d survived clear", s.ID)
+			}
+		}
+		for i := 0; i < 2; i++ {
+			select {
+			case line := <-closed:
+				if !strings.Contains(line, "policy permit-web/") {
+					t.Errorf("session-close log line: %s", line)
+				}
+				t.Logf("session-close: %s", line)
+			case <-time.After(5 * time.Second):
+				t.Fatalf("got %d session-close lines for permit-web, want 2", i)
 			}
 		}
 	})

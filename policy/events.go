@@ -1,0 +1,75 @@
+package policy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/mdlayher/netlink"
+	"github.com/palisade/palisade/firmware/config"
+)
+
+// nfnlgrpConntrackDestroy is the multicast group of ended sessions
+// (NFNLGRP_CONNTRACK_DESTROY).
+const nfnlgrpConntrackDestroy = 3
+
+// WatchClosedSessions calls fn for each session the kernel ends, until ctx
+// is done; it is how `then log session-close` is implemented, as nftables
+// sees no packet when a session times out. c must be a ctnetlink socket
+// (DialConntrack) used for nothing else. Sessions created before the call
+// may not be reported: with net.netfilter.nf_conntrack_events=2 (the
+// default) the kernel only tracks events of sessions that began while
+// someone listened.
+func WatchClosedSessions(ctx context.Context, c *netlink.Conn, fn func(Session)) error {
+	if err := c.JoinGroup(nfnlgrpConntrackDestroy); err != nil {
+		return fmt.Errorf("joining conntrack destroy events: %w", err)
+	}
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		select {
+		case <-ctx.Done():
+			c.SetReadDeadline(time.Now()) // wakes Receive below
+		case <-stop:
+		}
+	}()
+	for {
+		msgs, err := c.Receive()
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			var oe *netlink.OpError
+			if errors.As(err, &oe) && oe.Timeout() {
+				continue
+			}
+			return fmt.Errorf("reading conntrack events: %w", err)
+		}
+		for _, m := range msgs {
+			s, err := decodeSession(m.Data)
+			if err != nil {
+				return fmt.Errorf("decoding conntrack event: %w", err)
+			}
+			fn(s)
+		}
+	}
+}
+
+// SessionCloseLog returns the log line for a closed session if the policy
+// that created it has `then log session-close`.
+func SessionCloseLog(s Session, pols []config.ResolvedPolicy) (string, bool) {
+	for _, p := range pols {
+		if PolicyMark(p.Index) != s.Mark || s.Mark == 0 {
+			continue
+		}
+		if !p.LogClose {
+			return "", false
+		}
+		from, to := zonesOf(p)
+		return fmt.Sprintf("RT_FLOW_SESSION_CLOSE: session closed: %s/%d->%s/%d %s policy %s/%d from-zone %s to-zone %s packets %d/%d bytes %d/%d",
+			s.In.Src, s.In.SrcPort, s.In.Dst, s.In.DstPort, protoWord(s.Proto), p.Name, p.Index, from, to,
+			s.InPackets, s.OutPackets, s.InBytes, s.OutBytes), true
+	}
+	return "", false
+}
