@@ -36,8 +36,9 @@ type Options struct {
 	// replaces the ticker (tests drive it together with Now).
 	Tick  time.Duration
 	Ticks <-chan time.Time
-	// Events are the kernel's XFRM events (see xfrm.Subscribe); an Acquire
-	// starts the matching on-traffic tunnel.
+	// Events are the kernel's XFRM events (see xfrm.Subscribe): an Acquire
+	// starts the matching on-traffic tunnel, a soft Expire (kilobytes) rekeys
+	// the SA, a hard one removes it.
 	Events <-chan xfrm.Event
 }
 
@@ -121,8 +122,11 @@ func (d *Daemon) Run(ctx context.Context) error {
 				events = nil
 				continue
 			}
-			if a, isAcq := ev.(xfrm.Acquire); isAcq {
-				d.acquire(a)
+			switch ev := ev.(type) {
+			case xfrm.Acquire:
+				d.acquire(ev)
+			case xfrm.Expire:
+				d.each(ctx, func(e *ikev1.Engine) { e.Expired(ev.ID.SPI, ev.Hard) })
 			}
 		}
 	}

@@ -52,7 +52,8 @@ func (c Config) withDefaults() Config {
 // peer is one configured gateway with its tunnels.
 type peer struct {
 	cfg         PeerConfig
-	ike         *IKESA
+	ike         *IKESA // the established IKE SA, or the first one negotiating
+	pending     *IKESA // a phase 1 rekey negotiating beside ike
 	children    []*child
 	nextAttempt time.Time
 }
@@ -64,7 +65,6 @@ type child struct {
 	negotiating bool
 	wanted      bool // establish now (immediately, or after an acquire)
 	rekeyAt     time.Time
-	initiated   bool // we initiated the installed SA, so we rekey it
 }
 
 // Engine runs IKEv1 for every gateway of one local address. Its methods are
@@ -326,6 +326,9 @@ func (e *Engine) dropSA(sa *IKESA) {
 	if sa.peer.ike == sa {
 		sa.peer.ike = nil
 	}
+	if sa.peer.pending == sa {
+		sa.peer.pending = nil
+	}
 	for _, ex := range sa.exchanges {
 		if ex.child != nil && ex.state != qmDone {
 			ex.child.negotiating = false
@@ -411,16 +414,28 @@ func (e *Engine) retransmit(sa *IKESA, rt *retransmitter) bool {
 	return true
 }
 
+// natKeepaliveInterval is how often a host behind a NAT refreshes the
+// mapping (RFC 3948 4, strongSwan's and Junos's default).
+const natKeepaliveInterval = 20 * time.Second
+
 func (e *Engine) tickPeer(p *peer, now time.Time) {
-	wanted := false
 	for _, c := range p.children {
-		if c.wanted && c.installed == nil {
-			wanted = true
+		// The hard lifetime ran out (the kernel removes its states too).
+		if c.installed != nil && c.installed.Lifetime > 0 && !now.Before(c.installed.Established.Add(c.installed.Lifetime)) {
+			e.env.Log.Info("IPsec SA lifetime expired", "gateway", p.cfg.Name, "tunnel", c.cfg.Name)
+			e.removeChild(p, c, true)
+			c.wanted = c.wanted || c.cfg.Immediately
+		}
+	}
+	need := false
+	for _, c := range p.children {
+		if (c.wanted && c.installed == nil) || e.rekeyDue(c, now) {
+			need = true
 		}
 	}
 	sa := p.ike
 	if sa == nil {
-		if wanted && !now.Before(p.nextAttempt) {
+		if need && !now.Before(p.nextAttempt) {
 			e.initiateMain(p)
 		}
 		return
@@ -428,19 +443,59 @@ func (e *Engine) tickPeer(p *peer, now time.Time) {
 	if sa.state != established {
 		return
 	}
-	if !sa.expires.IsZero() && now.After(sa.expires) {
-		e.env.Log.Info("IKE SA lifetime expired", "gateway", p.cfg.Name)
-		e.teardownPeer(p, true)
-		return
+	if !sa.expires.IsZero() {
+		if now.After(sa.expires) {
+			// The IPsec SAs live on; a new IKE SA comes when one is needed.
+			e.env.Log.Info("IKE SA lifetime expired", "gateway", p.cfg.Name)
+			spi := append(append([]byte(nil), sa.ci[:]...), sa.cr[:]...)
+			e.sendInformational(sa, &isakmp.Delete{DOI: isakmp.DOIIPsec, Protocol: isakmp.ProtoISAKMP, SPISize: 16, SPIs: [][]byte{spi}})
+			sa.state = deleted
+			e.dropSA(sa)
+			return
+		}
+		rekeyAt := sa.establishedAt.Add(sa.prop.Lifetime * 9 / 10)
+		if sa.initiator && p.pending == nil && !now.Before(rekeyAt) && !now.Before(p.nextAttempt) {
+			e.env.Log.Info("rekeying IKE SA", "gateway", p.cfg.Name)
+			e.initiateMain(p)
+		}
+	}
+	if sa.behindNAT && now.Sub(sa.lastKeepalive) >= natKeepaliveInterval {
+		sa.lastKeepalive = now
+		if err := e.tr.Send(Datagram{Data: []byte{0xff}, Local: sa.local, Remote: sa.remote}); err != nil {
+			e.env.Log.Debug("sending NAT keepalive", "gateway", p.cfg.Name, "err", err)
+		}
 	}
 	for _, c := range p.children {
 		switch {
 		case c.negotiating:
 		case c.installed == nil && c.wanted:
 			e.initiateQuick(sa, c, nil)
-		case c.installed != nil && c.initiated && !c.rekeyAt.IsZero() && !now.Before(c.rekeyAt):
+		case e.rekeyDue(c, now):
 			e.env.Log.Info("rekeying IPsec SA", "gateway", p.cfg.Name, "tunnel", c.cfg.Name, "spi", fmt.Sprintf("%08x", c.installed.SPIIn))
 			e.initiateQuick(sa, c, c.installed)
+		}
+	}
+}
+
+func (e *Engine) rekeyDue(c *child, now time.Time) bool {
+	return c.installed != nil && !c.negotiating && !c.rekeyAt.IsZero() && !now.Before(c.rekeyAt)
+}
+
+// Expired reports a kernel lifetime event for the SA with inbound SPI spi:
+// soft (kilobytes nearly used up) starts a rekey, hard removes the pair.
+func (e *Engine) Expired(spi uint32, hard bool) {
+	for _, p := range e.peers {
+		for _, c := range p.children {
+			if c.installed == nil || (c.installed.SPIIn != spi && c.installed.SPIOut != spi) {
+				continue
+			}
+			if hard {
+				e.env.Log.Info("IPsec SA reached its hard lifetime", "gateway", p.cfg.Name, "tunnel", c.cfg.Name)
+				e.removeChild(p, c, true)
+				c.wanted = c.wanted || c.cfg.Immediately
+			} else {
+				c.rekeyAt = e.now()
+			}
 		}
 	}
 }

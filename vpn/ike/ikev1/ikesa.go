@@ -95,6 +95,8 @@ type IKESA struct {
 	nattVID        bool   // peer sent the RFC 3947 vendor ID
 	dpdVID         bool
 	natDetected    bool
+	behindNAT      bool // our own address is translated: we send NAT keepalives
+	lastKeepalive  time.Time
 	peerID         string
 	created        time.Time
 	establishedAt  time.Time
@@ -166,6 +168,7 @@ func (sa *IKESA) checkNATD(ps []isakmp.Payload) {
 		remoteOK = remoteOK || bytes.Equal(d.Hash, them)
 	}
 	sa.natDetected = !localOK || !remoteOK
+	sa.behindNAT = !localOK
 }
 
 // deriveKeys runs the phase 1 key schedule once both nonces and KEs are known.
@@ -190,5 +193,3 @@ func (sa *IKESA) deriveKeys(peerPublic []byte) error {
 func (sa *IKESA) header(ex isakmp.ExchangeType, mid uint32) isakmp.Header {
 	return isakmp.Header{InitiatorCookie: sa.ci, ResponderCookie: sa.cr, Version: isakmp.Version, Exchange: ex, MessageID: mid}
 }
-
-var timeZero time.Time

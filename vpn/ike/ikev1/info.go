@@ -105,11 +105,8 @@ func (e *Engine) handleDelete(sa *IKESA, d *isakmp.Delete) {
 	p := sa.peer
 	switch d.Protocol {
 	case isakmp.ProtoISAKMP:
+		// IPsec SAs have their own deletes; a rekeyed phase 1 keeps them.
 		e.env.Log.Info("peer deleted the IKE SA", "gateway", p.cfg.Name)
-		for _, c := range p.children {
-			e.removeChild(p, c, false)
-			c.wanted = c.cfg.Immediately
-		}
 		sa.state = deleted
 		e.dropSA(sa)
 	case isakmp.ProtoESP:

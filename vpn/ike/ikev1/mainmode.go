@@ -35,7 +35,11 @@ func (e *Engine) initiateMain(p *peer) {
 		netip.AddrPortFrom(p.cfg.Local, e.cfg.IKEPort), netip.AddrPortFrom(p.cfg.Remote, e.cfg.IKEPort))
 	copy(sa.ci[:], e.random(8))
 	e.sas[sa.ci] = sa
-	p.ike = sa
+	if p.ike == nil {
+		p.ike = sa
+	} else {
+		p.pending = sa // phase 1 rekey: the old SA serves until this one is up
+	}
 	sai := phase1SA(p.cfg.Proposals)
 	sa.saiB = sai.Body()
 	m := &isakmp.Message{Header: sa.header(isakmp.ExchangeMain, 0), Payloads: append([]isakmp.Payload{sai}, vendorIDs()...)}
@@ -238,11 +242,14 @@ func (e *Engine) initiatorMM4(sa *IKESA, b []byte) {
 	sa.lastRecv = b
 	id := e.localID(sa)
 	hash := ikecrypto.HashI(sa.prop.Hash, sa.keys.SKEYID, sa.gxi, sa.gxr, sa.ci[:], sa.cr[:], sa.saiB, id.Body())
-	spi := append(append([]byte(nil), sa.ci[:]...), sa.cr[:]...)
-	out := &isakmp.Message{Header: sa.header(isakmp.ExchangeMain, 0), Payloads: []isakmp.Payload{
-		id, &isakmp.Hash{Data: hash},
-		&isakmp.Notification{DOI: isakmp.DOIIPsec, Protocol: isakmp.ProtoISAKMP, Notify: isakmp.NotifyInitialContact, SPI: spi},
-	}}
+	ps := []isakmp.Payload{id, &isakmp.Hash{Data: hash}}
+	if sa.peer.ike == sa {
+		// First contact since we started: the peer may drop what it still
+		// holds from our previous life. Not on a rekey, which keeps the SAs.
+		spi := append(append([]byte(nil), sa.ci[:]...), sa.cr[:]...)
+		ps = append(ps, &isakmp.Notification{DOI: isakmp.DOIIPsec, Protocol: isakmp.ProtoISAKMP, Notify: isakmp.NotifyInitialContact, SPI: spi})
+	}
+	out := &isakmp.Message{Header: sa.header(isakmp.ExchangeMain, 0), Payloads: ps}
 	msg, iv, err := isakmp.Encrypt(out, sa.block, sa.iv)
 	if err != nil {
 		e.fail(sa, "encrypting main mode message 5", "err", err)
@@ -347,8 +354,23 @@ func (e *Engine) establish(sa *IKESA) {
 	if sa.prop.Lifetime > 0 {
 		sa.expires = sa.establishedAt.Add(sa.prop.Lifetime)
 	}
-	sa.peer.ike = sa
-	sa.peer.nextAttempt = e.now()
+	p := sa.peer
+	if old := p.ike; old != nil && old != sa {
+		// Phase 1 rekey done: retire the old IKE SA; IPsec SAs stay.
+		if old.state == established {
+			spi := append(append([]byte(nil), old.ci[:]...), old.cr[:]...)
+			e.sendInformational(old, &isakmp.Delete{DOI: isakmp.DOIIPsec, Protocol: isakmp.ProtoISAKMP, SPISize: 16, SPIs: [][]byte{spi}})
+		}
+		old.state = deleted
+		e.dropSA(old)
+		sa.childrenCreated += old.childrenCreated
+		sa.childrenDeleted += old.childrenDeleted
+	}
+	if p.pending == sa {
+		p.pending = nil
+	}
+	p.ike = sa
+	p.nextAttempt = e.now()
 	e.env.Log.Info("IKE SA established", "gateway", sa.peer.cfg.Name, "remote", sa.remote,
 		"role", map[bool]string{true: "initiator", false: "responder"}[sa.initiator], "proposal", sa.prop.String(), "nat_t", sa.natt())
 }

@@ -3,6 +3,7 @@ package ikev1
 import (
 	"bytes"
 	"fmt"
+	"time"
 
 	"github.com/palisade/palisade/vpn/ike/ikecrypto"
 	"github.com/palisade/palisade/vpn/ike/isakmp"
@@ -280,10 +281,15 @@ func (e *Engine) installChild(sa *IKESA, ex *exchange) {
 	}
 	old := c.installed
 	c.installed = cs
-	c.initiated = ex.initiator
-	c.rekeyAt = timeZero
-	if ex.initiator && lifetime > 0 {
-		c.rekeyAt = e.now().Add(lifetime * 9 / 10)
+	c.rekeyAt = time.Time{}
+	if lifetime > 0 {
+		// The initiator rekeys at 90%; the responder only if that did not
+		// happen by 95%, so that its shorter lifetime cannot run out first.
+		frac := time.Duration(90)
+		if !ex.initiator {
+			frac = 95
+		}
+		c.rekeyAt = e.now().Add(lifetime * frac / 100)
 	}
 	sa.childrenCreated++
 	e.env.Log.Info("IPsec SA established", "gateway", sa.peer.cfg.Name, "tunnel", c.cfg.Name, "suite", suite.String(),
