@@ -203,3 +203,24 @@ func (f *fakeSystem) IPsecStats(context.Context, int) (IPsecStats, error) {
 func (f *fakeSystem) ClearIPsecStats(context.Context) error { f.clear("ipsec-stats"); return nil }
 
 func secondsDur(s int64) time.Duration { return time.Duration(s) * time.Second }
+
+type cfgConfig = config.Config
+
+// syncBuffer is a bytes.Buffer safe for a writer and a polling reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  []byte
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.b = append(s.b, p...)
+	return len(p), nil
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return string(s.b)
+}

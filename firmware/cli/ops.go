@@ -21,15 +21,16 @@ func (s *Session) opTree() *cmdNode {
 	flag := func(name, help string) *cmdNode { return &cmdNode{name: name, help: help, kind: optFlag} }
 	index := &cmdNode{name: "index", help: "Index of security association", kind: optValue, numeric: true, value: "<index>"}
 	idx := func() *cmdNode { c := *index; return &c }
+	sa := func(n *cmdNode) *cmdNode { n.alias = "sa"; return n }
 	return &cmdNode{kids: []*cmdNode{
 		kw("clear", "Clear information in the system",
 			kw("security", "Clear security information",
 				kw("flow", "Clear flow information",
 					run(kw("session", "Clear session"), clearFlow)),
 				kw("ike", "Clear Internet Key Exchange information",
-					run(kw("security-associations", "Clear IKE security associations"), clearIKE)),
+					run(sa(kw("security-associations", "Clear IKE security associations")), clearIKE)),
 				kw("ipsec", "Clear IP Security information",
-					run(kw("security-associations", "Clear IPSec security associations"), clearIPsecSAs),
+					run(sa(kw("security-associations", "Clear IPSec security associations")), clearIPsecSAs),
 					run(kw("statistics", "Clear IPSec statistics"), clearIPsecStats)))),
 		run(kw("configure", "Manipulate software configuration information",
 			flag("exclusive", "Obtain exclusive lock (other users cannot make changes)")), configure),
@@ -60,11 +61,11 @@ func (s *Session) opTree() *cmdNode {
 				kw("flow", "Show flow information",
 					run(kw("session", "Show session information", flag("summary", "Show summary of sessions")), showFlow)),
 				kw("ike", "Show Internet Key Exchange information",
-					run(kw("security-associations", "Show IKE security associations",
-						idx(), flag("detail", "Show detailed output"), flag("brief", "Show brief output")), showIKE)),
+					run(sa(kw("security-associations", "Show IKE security associations",
+						idx(), flag("detail", "Show detailed output"), flag("brief", "Show brief output"))), showIKE)),
 				kw("ipsec", "Show IP Security information",
-					run(kw("security-associations", "Show IPSec security associations",
-						idx(), flag("detail", "Show detailed output"), flag("brief", "Show brief output")), showIPsecSAs),
+					run(sa(kw("security-associations", "Show IPSec security associations",
+						idx(), flag("detail", "Show detailed output"), flag("brief", "Show brief output"))), showIPsecSAs),
 					run(kw("statistics", "Show IPSec statistics", idx()), showIPsecStats)),
 				run(kw("policies", "Show security policies", flag("hit-count", "Show policies hit count")), showPolicies),
 				run(kw("zones", "Show security zones"), showZones)),

@@ -8,7 +8,6 @@ import (
 	"strconv"
 )
 
-
 func newPipeTree() *cmdNode {
 	nop := func(n *cmdNode) *cmdNode { n.run = runNothing; return n }
 	return &cmdNode{kids: []*cmdNode{
@@ -48,7 +47,7 @@ func (matchStage) end() []string { return nil }
 type countStage struct{ n int }
 
 func (c *countStage) line(string) []string { c.n++; return nil }
-func (c *countStage) end() []string      { return []string{fmt.Sprintf("Count: %d lines", c.n)} }
+func (c *countStage) end() []string        { return []string{fmt.Sprintf("Count: %d lines", c.n)} }
 
 type lastStage struct {
 	n     int

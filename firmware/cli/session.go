@@ -186,7 +186,13 @@ func (s *Session) readLine(prompt string) (string, error) {
 	if err != nil && (line == "" || !errors.Is(err, io.EOF)) {
 		return "", err
 	}
-	return strings.TrimRight(line, "\r\n"), nil
+	line = strings.TrimRight(line, "\r\n")
+	// Without a terminal nothing echoes the line: echo it, so that a
+	// transcript reads like a session and the ^ marker lines up.
+	if prompt != "" {
+		io.WriteString(s.out, line+"\n")
+	}
+	return line, nil
 }
 
 // ask asks a yes/no question with a default answer.
@@ -221,6 +227,9 @@ func (s *Session) syntaxErr(e *syntaxError, promptLen int) {
 // execute runs one command line from tree. promptLen is where the line
 // starts on the screen, for the `^` marker.
 func (s *Session) execute(ctx context.Context, tree *cmdNode, line string, promptLen int) error {
+	if strings.HasPrefix(strings.TrimSpace(line), "#") {
+		return nil // a comment, as in pasted configuration files
+	}
 	l, err := ParseLine(line)
 	if err != nil {
 		s.println("error: " + err.Error())
@@ -264,6 +273,7 @@ func (s *Session) execute(ctx context.Context, tree *cmdNode, line string, promp
 	inv := &invocation{args: w.args, out: fw, pipe: po, promptLen: promptLen}
 	err = w.node.run(cctx, s, inv)
 	stop()
+	interrupted := cctx.Err() != nil && ctx.Err() == nil
 	cancel()
 	if cerr := fw.Close(); err == nil {
 		err = cerr
@@ -271,7 +281,7 @@ func (s *Session) execute(ctx context.Context, tree *cmdNode, line string, promp
 	switch {
 	case errors.Is(err, errExit):
 		return err
-	case err != nil && cctx.Err() != nil && ctx.Err() == nil:
+	case err != nil && interrupted:
 		// Ctrl-C: the command stopped as asked.
 	case err != nil:
 		for _, l := range errorLines(err) {

@@ -100,12 +100,12 @@ type PingRequest struct {
 // InterfaceRow is one physical or logical interface of
 // `show interfaces terse`.
 type InterfaceRow struct {
-	Name       string // ge-0/0/0 or ge-0/0/0.0
-	Admin      bool
-	Link       bool
-	Proto      string   // inet, or empty for a physical interface
-	Local      []string // addresses with prefix length
-	Remote     string
+	Name   string // ge-0/0/0 or ge-0/0/0.0
+	Admin  bool
+	Link   bool
+	Proto  string   // inet, or empty for a physical interface
+	Local  []string // addresses with prefix length
+	Remote string
 }
 
 // Route is one route of `show route`.

@@ -44,6 +44,7 @@ type cmdNode struct {
 	numeric  bool   // the value is a number
 	kids     []*cmdNode
 	tail     tailKind
+	alias    string // another name, matched only whole (sa)
 	run      func(ctx context.Context, s *Session, inv *invocation) error
 }
 
@@ -102,7 +103,7 @@ func (n *cmdNode) match(w Word, used map[string]bool) (*cmdNode, *syntaxError) {
 		if k.kind == argNode || used[k.name] {
 			continue
 		}
-		if k.name == w.Text {
+		if k.name == w.Text || k.alias != "" && k.alias == w.Text {
 			return k, nil
 		}
 		if strings.HasPrefix(k.name, w.Text) {
