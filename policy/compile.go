@@ -114,6 +114,11 @@ func Compile(cfg *config.Config, opt Options) (*Compiled, error) {
 		}
 		return nil, fmt.Errorf("compiling security policies: %w", errors.Join(all...))
 	}
+	for _, p := range pols {
+		if err := checkTimeouts(idx, p); err != nil {
+			return nil, err
+		}
+	}
 	c := &compiler{cfg: cfg, opt: opt, idx: idx, rs: &Ruleset{Table: opt.Table},
 		zoneIfs: map[string][]string{}, setByKey: map[string]string{}, setNames: map[string]bool{}}
 	if err := c.zones(); err != nil {

@@ -93,7 +93,9 @@ func TestSystemLab(t *testing.T) {
 		t.Errorf("second apply changed the ruleset:\nfirst:\n%s\nsecond:\n%s", first, second)
 	}
 	golden(t, "lab.kernel.nft", first)
-	run(t, "ip", "netns", "exec", l.router, "sysctl", "-qw", "net.netfilter.nf_conntrack_acct=1")
+	if err := inNS(l.router, func() error { return WriteSysctls("/proc/sys", ConntrackSysctls()) }); err != nil {
+		t.Fatal(err)
+	}
 
 	tcpListen(t, h1, 8080)
 	tcpListen(t, h0, 8080)
@@ -169,6 +171,7 @@ func TestSystemLab(t *testing.T) {
 		time.Sleep(50 * time.Millisecond) // let the watcher join the group
 		check("trust->untrust tcp 8080", tcpProbe(h0, hostAddr(1), 8080), passed)
 		check("trust->untrust tcp 8080 again", tcpProbe(h0, hostAddr(1), 8080), passed)
+		check("trust->untrust udp 7000", udpProbe(h0, hostAddr(1), 7000), passed)
 		after, err := HitCounts(ctx, l.conn(), c.Ruleset.Table)
 		if err != nil {
 			t.Fatal(err)
@@ -181,13 +184,24 @@ func TestSystemLab(t *testing.T) {
 			t.Fatal(err)
 		}
 		var found int
+		udpSeen := false
 		for _, s := range sessions {
+			if s.Proto == 17 && s.In.DstPort == 7000 {
+				// Junos's 60 s for UDP, not Linux's 30 s (unreplied) or 120 s.
+				udpSeen = true
+				if s.Timeout <= 30 || s.Timeout > 60 {
+					t.Errorf("udp session timeout %d, want in (30, 60]", s.Timeout)
+				}
+			}
 			if s.Mark == PolicyMark(web) && s.Proto == 6 && s.In.DstPort == 8080 && s.In.Dst.String() == hostAddr(1) {
 				found++
 				if s.InPackets == 0 || s.OutPackets == 0 {
 					t.Errorf("session %d has no packet counts (accounting on?): %+v", s.ID, s)
 				}
 			}
+		}
+		if !udpSeen {
+			t.Error("no udp 7000 session listed")
 		}
 		if found != 2 {
 			t.Errorf("found %d sessions marked with permit-web, want 2; sessions: %+v", found, sessions)

@@ -1,13 +1,18 @@
 package policy
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/google/nftables"
 	"github.com/google/nftables/expr"
+	"github.com/mdlayher/netlink"
 )
 
 func TestKernelName(t *testing.T) {
@@ -257,5 +262,34 @@ func TestStmtExprs(t *testing.T) {
 	ex = Addr{Dir: Dst, Prefix: netip.MustParsePrefix("2001:db8::1/128")}.exprs(nil)
 	if pl := ex[2].(*expr.Payload); pl.Offset != 24 || pl.Len != 16 || len(ex) != 4 {
 		t.Errorf("ip6 daddr exprs: %#v", ex)
+	}
+}
+
+func TestInactivityTimeoutRefused(t *testing.T) {
+	text := twoZones + "set applications application slow protocol tcp destination-port 8000 inactivity-timeout 7200\n" +
+		policyLines("trust", "untrust", "p", "any", "any", "slow", "permit")
+	_, err := Compile(parseConfig(t, text), Options{})
+	if err == nil || !strings.Contains(err.Error(), "match application slow: inactivity-timeout is not implemented") {
+		t.Errorf("got %v", err)
+	}
+}
+
+// TestApplyTimeout: when the kernel never answers (nf_tables not loaded
+// but nfnetlink is), Apply returns at the deadline instead of hanging.
+func TestApplyTimeout(t *testing.T) {
+	block := make(chan struct{})
+	defer close(block) // lets the abandoned Flush finish
+	c, err := nftables.New(nftables.WithTestDial(func(req []netlink.Message) ([]netlink.Message, error) {
+		<-block
+		return nil, nil
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	err = Apply(ctx, c, compileText(t, readSeed(t, "srx1.set")).Ruleset)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("got %v, want a deadline error", err)
 	}
 }
