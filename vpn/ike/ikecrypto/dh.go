@@ -60,6 +60,16 @@ func (g Group) curve() ecdh.Curve {
 	return nil
 }
 
+func (g Group) exponentBits() int {
+	switch g {
+	case MODP1024, MODP1536, MODP2048:
+		return 256
+	case MODP3072:
+		return 384
+	}
+	return 512
+}
+
 // PublicLen returns the length of a public value in the KE payload.
 func (g Group) PublicLen() int {
 	if p := g.modp(); p != nil {
@@ -89,17 +99,17 @@ type DHKey struct {
 // the scalar is read here and handed to NewPrivateKey.
 func (g Group) GenerateKey(rand io.Reader) (*DHKey, error) {
 	if p := g.modp(); p != nil {
-		// A 2n-bit exponent for an n-bit security level is the usual
-		// choice; a full-length one costs little here and is always safe.
-		buf := make([]byte, (p.BitLen()+7)/8)
+		// The exponent is twice the group's security strength long (RFC 3526
+		// 8 gives 90..150 bits for these groups), rounded up generously:
+		// a full-length one would cost 8x the time for no gain.
+		buf := make([]byte, g.exponentBits()/8)
 		if _, err := io.ReadFull(rand, buf); err != nil {
 			return nil, fmt.Errorf("generating %v key: %w", g, err)
 		}
+		buf[0] |= 0x80
 		x := new(big.Int).SetBytes(buf)
-		x.Mod(x, new(big.Int).Sub(p, big.NewInt(3)))
-		x.Add(x, big.NewInt(2))
 		y := new(big.Int).Exp(big.NewInt(2), x, p)
-		return &DHKey{group: g, x: x, public: y.FillBytes(make([]byte, len(buf)))}, nil
+		return &DHKey{group: g, x: x, public: y.FillBytes(make([]byte, (p.BitLen()+7)/8))}, nil
 	}
 	c := g.curve()
 	if c == nil {
