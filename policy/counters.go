@@ -53,3 +53,22 @@ func HitCounts(ctx context.Context, c *nftables.Conn, table string) (map[int]Hit
 	}
 	return out, nil
 }
+
+// ClearHitCounts sets every policy counter of the table to zero, for
+// `clear security policies hit-count`.
+func ClearHitCounts(ctx context.Context, c *nftables.Conn, table string) error {
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.ResetNamedObjects(&nftables.Table{Family: nftables.TableFamilyINet, Name: table})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			return fmt.Errorf("clearing counters of table inet %s: %w", table, err)
+		}
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("clearing counters of table inet %s: %w", table, ctx.Err())
+	}
+}

@@ -10,11 +10,10 @@ import (
 // Apply loads and what Text renders for `nft -f`. It holds no kernel
 // handles and is built without I/O.
 type Ruleset struct {
-	Table    string    // table name in family inet
-	Counters []string  // named counter objects, one per policy
-	Sets     []*Set    // named sets and verdict maps, in dependency order
-	Chains   []*Chain  // regular chains first, base chains last
-	Timeouts []Timeout // conntrack timeout policies, if any
+	Table    string   // table name in family inet
+	Counters []string // named counter objects, one per policy
+	Sets     []*Set   // named sets and verdict maps, in dependency order
+	Chains   []*Chain // regular chains first, base chains last
 }
 
 // SetKind is what a set's elements are.
@@ -67,13 +66,6 @@ type Chain struct {
 type Rule struct {
 	Stmts   []Stmt
 	Comment string
-}
-
-// Timeout is a conntrack timeout policy (not emitted yet: see README).
-type Timeout struct {
-	Name    string
-	Proto   uint8
-	Seconds map[string]uint32
 }
 
 func (s *Set) typeText() string {

@@ -1,7 +1,6 @@
 package policy
 
 import (
-	"encoding/binary"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -434,6 +433,3 @@ func (s IfVmap) exprs(sets setResolver) []expr.Any {
 		&expr.Lookup{SourceRegister: reg1, DestRegister: 0, IsDestRegSet: true, SetName: s.Map, SetID: sets(s.Map)},
 	}
 }
-
-// be16 is a helper for tests and set keys.
-func be16(v uint16) []byte { return binary.BigEndian.AppendUint16(nil, v) }

@@ -200,6 +200,12 @@ func TestSystemLab(t *testing.T) {
 				}
 			}
 		}
+		if err := ClearHitCounts(ctx, l.conn(), c.Ruleset.Table); err != nil {
+			t.Fatal(err)
+		}
+		if cleared, err := HitCounts(ctx, l.conn(), c.Ruleset.Table); err != nil || cleared[web].Packets != 0 {
+			t.Errorf("after clear: permit-web count %d, %v", cleared[web].Packets, err)
+		}
 		if !udpSeen {
 			t.Error("no udp 7000 session listed")
 		}
