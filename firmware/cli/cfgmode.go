@@ -21,9 +21,11 @@ func (s *Session) configTree() *cmdNode {
 	}
 	flag := func(name, help string) *cmdNode { return &cmdNode{name: name, help: help, kind: optFlag} }
 	load := func(name, help string, f func(context.Context, *Session, *invocation) error) *cmdNode {
-		return run(kw(name, help,
+		n := run(kw(name, help,
 			flag("terminal", "Use login terminal"),
 			&cmdNode{name: "filename", help: "Filename (URL, local, remote, or floppy)", kind: argNode, value: "<filename>"}), f)
+		n.needArg = true
+		return n
 	}
 	return &cmdNode{kids: []*cmdNode{
 		run(kw("commit", "Commit current set of changes",

@@ -22,6 +22,7 @@ func (s *Session) opTree() *cmdNode {
 	index := &cmdNode{name: "index", help: "Index of security association", kind: optValue, numeric: true, value: "<index>"}
 	idx := func() *cmdNode { c := *index; return &c }
 	sa := func(n *cmdNode) *cmdNode { n.alias = "sa"; return n }
+	needs := func(n *cmdNode) *cmdNode { n.needArg = true; return n }
 	return &cmdNode{kids: []*cmdNode{
 		kw("clear", "Clear information in the system",
 			kw("security", "Clear security information",
@@ -36,12 +37,12 @@ func (s *Session) opTree() *cmdNode {
 			flag("exclusive", "Obtain exclusive lock (other users cannot make changes)")), configure),
 		run(kw("exit", "Exit the management session"), exitSession),
 		kw("monitor", "Show real-time debugging information",
-			run(kw("traffic", "Show real-time network traffic information",
-				&cmdNode{name: "interface", help: "Name of interface", kind: optValue, value: "<interface>"}), monitorTraffic)),
-		run(kw("ping", "Ping remote target",
+			needs(run(kw("traffic", "Show real-time network traffic information",
+				&cmdNode{name: "interface", help: "Name of interface", kind: optValue, value: "<interface>"}), monitorTraffic))),
+		needs(run(kw("ping", "Ping remote target",
 			&cmdNode{name: "host", help: "Hostname or IP address of remote host", kind: argNode, value: "<host>"},
 			&cmdNode{name: "count", help: "Number of ping requests to send (1..1000000000 packets)", kind: optValue, numeric: true, value: "<count>"},
-			&cmdNode{name: "source", help: "Source address of echo request", kind: optValue, value: "<source>"}), ping),
+			&cmdNode{name: "source", help: "Source address of echo request", kind: optValue, value: "<source>"}), ping)),
 		run(kw("quit", "Exit the management session"), exitSession),
 		kw("request", "Make system-level requests",
 			kw("system", "System operations",
@@ -318,16 +319,16 @@ func quoteWords(ws []string) []string {
 }
 
 func quoteWord(v string) string {
-	if v != "" && !strings.ContainsAny(v, " \t\r\n{};[]\"#\\'$!*") && !strings.HasPrefix(v, "/*") {
+	if v != "" && !strings.ContainsAny(v, " \t\r\n{};[]\"#\\'$!*|") && !strings.HasPrefix(v, "/*") {
 		return v
 	}
 	var b strings.Builder
 	b.WriteByte('"')
-	for _, r := range v {
-		if r == '"' || r == '\\' {
+	for i := 0; i < len(v); i++ {
+		if v[i] == '"' || v[i] == '\\' {
 			b.WriteByte('\\')
 		}
-		b.WriteRune(r)
+		b.WriteByte(v[i])
 	}
 	b.WriteByte('"')
 	return b.String()

@@ -45,6 +45,7 @@ type cmdNode struct {
 	kids     []*cmdNode
 	tail     tailKind
 	alias    string // another name, matched only whole (sa)
+	needArg  bool   // run needs one of the options or arguments first
 	run      func(ctx context.Context, s *Session, inv *invocation) error
 }
 
@@ -198,7 +199,7 @@ func (n *cmdNode) completions(prefix string, used map[string]bool) []completion 
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
-	if prefix == "" && n.run != nil {
+	if prefix == "" && n.run != nil && (!n.needArg || len(used) > 0) {
 		out = append([]completion{{"<[Enter]>", "Execute this command"}}, out...)
 	}
 	return out
