@@ -393,3 +393,25 @@ func TestShutdownDeletes(t *testing.T) {
 		t.Errorf("B kept SAs after A's delete:\n%s", b.log)
 	}
 }
+
+// TestBothInitiate has both sides establish immediately and start in the
+// same instant: exactly one IKE SA and one SA pair must result.
+func TestBothInitiate(t *testing.T) {
+	for seed := range uint64(5) {
+		ca := peerCfg("GW-B", addrA, addrB, netA, netB, true)
+		cb := peerCfg("GW-A", addrB, addrA, netB, netA, true)
+		net := NewPipeNetwork()
+		clock := &fakeClock{now: t0}
+		a := newSide(t, "A", net, clock, addrA, 10+seed, ca)
+		b := newSide(t, "B", net, clock, addrB, 20+seed, cb)
+		pump(t, clock, []*side{a, b}, time.Minute, installedBoth(a, b))
+		checkPair(t, a, b)
+		pump(t, clock, []*side{a, b}, 10*time.Second, func() bool { return false })
+		checkPair(t, a, b)
+		ia, _ := a.e.Status()
+		ib, _ := b.e.Status()
+		if len(ia) != 1 || len(ib) != 1 || ia[0].InitiatorCookie != ib[0].InitiatorCookie {
+			t.Errorf("seed %d: IKE SAs A %+v, B %+v", seed, ia, ib)
+		}
+	}
+}

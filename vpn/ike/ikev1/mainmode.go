@@ -65,6 +65,19 @@ func (e *Engine) respondMM1(d Datagram, b []byte) {
 		e.env.Log.Info("main mode message 1 without SA payload", "from", d.Remote)
 		return
 	}
+	// Both sides started at once: the negotiation with the lower initiator
+	// cookie wins on both sides, so exactly one survives.
+	for _, mine := range []*IKESA{p.ike, p.pending} {
+		if mine == nil || !mine.initiator || mine.state == established {
+			continue
+		}
+		if bytes.Compare(mine.ci[:], m.Header.InitiatorCookie[:]) < 0 {
+			e.env.Log.Debug("main mode collision: keeping ours", "gateway", p.cfg.Name)
+			return
+		}
+		e.env.Log.Debug("main mode collision: answering the peer's", "gateway", p.cfg.Name)
+		e.dropSA(mine)
+	}
 	sa := e.newSA(p, false, d.Local, d.Remote)
 	sa.ci = m.Header.InitiatorCookie
 	copy(sa.cr[:], e.random(8))
@@ -94,9 +107,6 @@ func (e *Engine) respondMM1(d Datagram, b []byte) {
 	}
 	sa.saiB = sai.Body()
 	e.sas[sa.ci] = sa
-	if old := p.ike; old != nil && old.state != established {
-		e.dropSA(old) // both sides started at once: keep the peer's
-	}
 	if p.ike == nil {
 		p.ike = sa
 	}

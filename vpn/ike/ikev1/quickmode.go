@@ -103,6 +103,20 @@ func (e *Engine) respondQM1(sa *IKESA, h isakmp.Header, b []byte) {
 		idci, idcr = isakmp.IDAddr(sa.remote.Addr(), 0, 0), isakmp.IDAddr(sa.peer.cfg.Local, 0, 0)
 	}
 	c := e.matchProxyID(sa.peer, idci, idcr)
+	if c != nil && c.negotiating {
+		// Both sides started quick mode for this tunnel: the IKE initiator's
+		// exchange wins, on both sides.
+		if sa.initiator {
+			e.env.Log.Debug("quick mode collision: keeping ours", "tunnel", c.cfg.Name)
+			return
+		}
+		for mid, ex := range sa.exchanges {
+			if ex.child == c && ex.initiator && ex.state == qmSent1 {
+				delete(sa.exchanges, mid)
+			}
+		}
+		c.negotiating = false
+	}
 	if c == nil {
 		var ours []string
 		for _, k := range sa.peer.children {
