@@ -270,3 +270,48 @@ func waitFor(t *testing.T, b *syncBuffer, want string) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+func TestMoreCommands(t *testing.T) {
+	f := newFake()
+	got := runScript(t, f, nil, strings.Join([]string{
+		"configure",
+		"load override testdata/srx1.set",
+		"run show system uptime | match time",
+		"commit",
+		"insert security policies from-zone trust to-zone untrust policy default-permit before policy VPN-OUT",
+		"show security policies from-zone trust to-zone untrust | match policy",
+		"rollback 1",
+		"show | compare | count",
+		"quit",
+		"yes",
+		"show log messages | except IPsec | last 1",
+		"request system reboot",
+		"no",
+		"request system power-off",
+		"yes",
+		"clear security ipsec statistics",
+		"clear security flow session",
+		"ping 10.100.22.10 count 2 | count",
+		"exit",
+	}, "\n")+"\n")
+	for _, want := range []string{
+		"load complete\n",
+		"Current time: 2026-11-26 10:20:01 UTC\n",
+		"policy default-permit {\npolicy VPN-OUT {\n",
+		"Count: ",
+		"Nov 26 10:03:01 SRX1 kmd: IKE SA up with 172.16.23.1\nroot@SRX1> ",
+		"Reboot the system ? [yes,no] (no) no\n",
+		"Power Off the system ? [yes,no] (no) yes\nShutdown NOW!\n",
+		"Count: 3 lines\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("output lacks %q; output:\n%s", want, got)
+		}
+	}
+	if strings.Join(f.cleared, ",") != "power-off,ipsec-stats,flow" {
+		t.Errorf("cleared %v", f.cleared)
+	}
+	if strings.Contains(got, "error") {
+		t.Errorf("unexpected error:\n%s", got)
+	}
+}
