@@ -274,7 +274,7 @@ func (e *Engine) HandleDatagram(d Datagram) {
 	switch h.Exchange {
 	case isakmp.ExchangeMain:
 		if sa.lastRecv != nil && string(sa.lastRecv) == string(b) {
-			e.resend(sa, sa.rtLast())
+			e.resend(sa, sa.rt)
 			return
 		}
 		e.handleMain(sa, h, b)
@@ -285,14 +285,19 @@ func (e *Engine) HandleDatagram(d Datagram) {
 	}
 }
 
-// send transmits a message of sa; with track set it is retransmitted until
-// the next message of the exchange arrives.
+// send transmits a message of sa. With rt set, the message is kept there:
+// with a what it is retransmitted until the exchange's next message arrives;
+// without (the last message of an exchange) it is only sent again when the
+// peer repeats the message it answers.
 func (e *Engine) send(sa *IKESA, msg []byte, rt **retransmitter, what string) {
 	if sa.local.Port() == e.cfg.NATTPort {
-		msg = append([]byte{0, 0, 0, 0}, msg...)
+		msg = append([]byte{0, 0, 0, 0}, msg...) // non-ESP marker (RFC 3948 2.2)
 	}
 	if rt != nil {
-		*rt = &retransmitter{msg: msg, retryAt: e.now().Add(e.cfg.RetransmitBase), what: what}
+		*rt = &retransmitter{msg: msg, what: what}
+		if what != "" {
+			(*rt).retryAt = e.now().Add(e.cfg.RetransmitBase)
+		}
 	}
 	e.transmit(sa, msg)
 }
@@ -304,8 +309,6 @@ func (e *Engine) transmit(sa *IKESA, msg []byte) {
 		e.env.Log.Warn("sending IKE message", "gateway", sa.peer.cfg.Name, "to", sa.remote, "err", err)
 	}
 }
-
-func (sa *IKESA) rtLast() *retransmitter { return sa.rt }
 
 func (e *Engine) resend(sa *IKESA, rt *retransmitter) {
 	if rt != nil {
@@ -372,7 +375,7 @@ func (e *Engine) removeChild(p *peer, c *child, notify bool) {
 func (e *Engine) Tick() {
 	now := e.now()
 	for _, sa := range e.sas {
-		if sa.rt != nil && sa.state != established && !now.Before(sa.rt.retryAt) {
+		if sa.rt != nil && sa.rt.what != "" && sa.state != established && !now.Before(sa.rt.retryAt) {
 			if !e.retransmit(sa, sa.rt) {
 				e.fail(sa, fmt.Sprintf("IKE negotiation with %v timed out after %d retransmissions waiting for an answer to %s",
 					sa.remote.Addr(), sa.rt.retries, sa.rt.what))
@@ -386,7 +389,7 @@ func (e *Engine) Tick() {
 				}
 				continue
 			}
-			if ex.rt != nil && !now.Before(ex.rt.retryAt) && !e.retransmit(sa, ex.rt) {
+			if ex.rt != nil && ex.rt.what != "" && !now.Before(ex.rt.retryAt) && !e.retransmit(sa, ex.rt) {
 				e.env.Log.Warn(fmt.Sprintf("quick mode with %v timed out after %d retransmissions", sa.remote.Addr(), ex.rt.retries),
 					"gateway", sa.peer.cfg.Name, "tunnel", ex.child.cfg.Name)
 				ex.child.negotiating = false

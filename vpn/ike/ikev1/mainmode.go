@@ -307,18 +307,8 @@ func (e *Engine) responderMM5(sa *IKESA, b []byte) {
 		return
 	}
 	sa.iv = iv
-	e.send(sa, msg, nil, "")
-	sa.rt = &retransmitter{msg: sa.lastSentFor(e, msg)}
+	e.send(sa, msg, &sa.rt, "")
 	e.establish(sa)
-}
-
-// lastSentFor keeps a copy of the final message so a duplicate of message 5
-// can be answered again.
-func (sa *IKESA) lastSentFor(e *Engine, msg []byte) []byte {
-	if sa.local.Port() == e.cfg.NATTPort {
-		return append([]byte{0, 0, 0, 0}, msg...)
-	}
-	return msg
 }
 
 // initialContact drops older SAs of the peer: it has rebooted.

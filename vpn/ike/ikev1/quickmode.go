@@ -247,8 +247,7 @@ func (e *Engine) initiatorQM2(sa *IKESA, ex *exchange, b []byte) {
 	}
 	ex.iv = iv
 	ex.lastRecv = b
-	e.send(sa, msg, nil, "")
-	ex.rt = &retransmitter{msg: sa.lastSentFor(e, msg)}
+	e.send(sa, msg, &ex.rt, "")
 	e.installChild(sa, ex)
 }
 
