@@ -216,12 +216,20 @@ func (c *compiler) forward(pols []config.ResolvedPolicy) error {
 		pairChains = append(pairChains, blocks(pr.name, pr.policies)...)
 	}
 	c.rs.Chains = append(c.rs.Chains, pairChains...)
+	// Traffic in or out of an interface that is in no zone is dropped, as
+	// on an SRX, before global policies or permit-all could pass it.
+	zoned := &Set{Name: "zone_interfaces", Kind: SetIfName}
+	for _, z := range c.cfg.ZoneList() {
+		zoned.Names = append(zoned.Names, c.zoneIfs[z.Name]...)
+	}
 	fwd := &Chain{Name: "forward", Hook: HookForward, Policy: "drop", Rules: []Rule{
 		{Stmts: []Stmt{CtState{[]string{"established", "related"}}, Verdict{Kind: "accept"}}},
 		{Stmts: []Stmt{CtState{[]string{"invalid"}}, Verdict{Kind: "drop"}}},
+		{Stmts: []Stmt{IfNameSet{Dir: Src, Set: zoned.Name, Not: true}, Verdict{Kind: "drop"}}, Comment: "interface in no zone"},
+		{Stmts: []Stmt{IfNameSet{Dir: Dst, Set: zoned.Name, Not: true}, Verdict{Kind: "drop"}}, Comment: "interface in no zone"},
 		{Stmts: []Stmt{IfPairVmap{Map: pairs.Name}}},
 	}}
-	c.rs.Sets = append(c.rs.Sets, pairs)
+	c.rs.Sets = append(c.rs.Sets, zoned, pairs)
 	if len(global.Rules) > 0 {
 		c.rs.Chains = append(c.rs.Chains, global)
 		fwd.Rules = append(fwd.Rules, Rule{Stmts: []Stmt{Verdict{Kind: "jump", Chain: global.Name}}})

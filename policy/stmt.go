@@ -75,14 +75,19 @@ func (s IIFName) exprs(setResolver) []expr.Any {
 }
 
 // IfNameSet matches the input or output interface against a named set:
-// `iifname @gz_1`.
+// `iifname @if_1`, or with Not `iifname != @if_1`.
 type IfNameSet struct {
 	Dir Dir // Src: iifname, Dst: oifname
 	Set string
+	Not bool
 }
 
 func (s IfNameSet) Text() string {
-	return map[Dir]string{Src: "iifname", Dst: "oifname"}[s.Dir] + " @" + s.Set
+	op := " @"
+	if s.Not {
+		op = " != @"
+	}
+	return map[Dir]string{Src: "iifname", Dst: "oifname"}[s.Dir] + op + s.Set
 }
 func (s IfNameSet) exprs(sets setResolver) []expr.Any {
 	key := expr.MetaKeyIIFNAME
@@ -91,7 +96,7 @@ func (s IfNameSet) exprs(sets setResolver) []expr.Any {
 	}
 	return []expr.Any{
 		&expr.Meta{Key: key, Register: reg1},
-		&expr.Lookup{SourceRegister: reg1, SetName: s.Set, SetID: sets(s.Set)},
+		&expr.Lookup{SourceRegister: reg1, SetName: s.Set, SetID: sets(s.Set), Invert: s.Not},
 	}
 }
 
