@@ -2,11 +2,13 @@ package vpn
 
 import (
 	"fmt"
+	"net/netip"
 	"strings"
 	"time"
 
 	"github.com/palisade/palisade/vpn/ike/ikecrypto"
 	"github.com/palisade/palisade/vpn/ike/ikev1"
+	"github.com/palisade/palisade/vpn/ike/isakmp"
 )
 
 func ikeCipher(s string) (ikecrypto.Cipher, error) {
@@ -103,6 +105,13 @@ func compile(gws []Gateway, tuns []Tunnel, reqid func(policy string) uint32) (ma
 		}
 		pc := &ikev1.PeerConfig{Name: g.Name, Local: g.LocalAddr, Remote: g.RemoteAddr, PSK: g.PSK,
 			DPDInterval: g.DPDInterval, DPDThreshold: g.DPDThreshold}
+		var err1, err2 error
+		pc.LocalID, err1 = identity(g.LocalIdentity)
+		pc.RemoteID, err2 = identity(g.RemoteIdentity)
+		if err := firstErr(err1, err2); err != nil {
+			bad("ike gateway %s: %v", g.Name, err)
+			continue
+		}
 		for _, p := range g.Proposals {
 			c, err1 := ikeCipher(p.Encryption)
 			h, err2 := ikeHash(p.Authentication)
@@ -171,6 +180,25 @@ func compile(gws []Gateway, tuns []Tunnel, reqid func(policy string) uint32) (ma
 		out[k] = append(out[k], *pc)
 	}
 	return out, nil
+}
+
+func identity(id *Identity) (*isakmp.Identification, error) {
+	if id == nil {
+		return nil, nil
+	}
+	switch id.Kind {
+	case "inet":
+		a, err := netip.ParseAddr(id.Value)
+		if err != nil {
+			return nil, fmt.Errorf("identity inet %q: %w", id.Value, err)
+		}
+		return isakmp.IDAddr(a, 0, 0), nil
+	case "hostname":
+		return isakmp.IDName(isakmp.IDFQDN, id.Value), nil
+	case "user-at-hostname":
+		return isakmp.IDName(isakmp.IDUserFQDN, id.Value), nil
+	}
+	return nil, fmt.Errorf("identity kind %q is not supported (inet, hostname, user-at-hostname)", id.Kind)
 }
 
 func firstErr(errs ...error) error {

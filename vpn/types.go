@@ -34,6 +34,16 @@ type Gateway struct {
 	// DPDInterval and DPDThreshold configure dead peer detection; zero interval turns it off.
 	DPDInterval  time.Duration
 	DPDThreshold int
+	// LocalIdentity is sent instead of LocalAddr; RemoteIdentity, if set,
+	// must be what the peer sends.
+	LocalIdentity  *Identity
+	RemoteIdentity *Identity
+}
+
+// Identity is an IKE identity as `local-identity` / `remote-identity` give it.
+type Identity struct {
+	Kind  string // inet, hostname, user-at-hostname
+	Value string
 }
 
 // Tunnel is one tunnel policy (`then permit tunnel ipsec-vpn V`) with the VPN it names.

@@ -48,7 +48,11 @@ type PeerConfig struct {
 	// DPDThreshold the number of unanswered ones that declare the peer dead.
 	DPDInterval  time.Duration
 	DPDThreshold int
-	Children     []ChildConfig
+	// LocalID is the identity we send (default: our address); RemoteID, if
+	// set, is the one the peer must send.
+	LocalID  *isakmp.Identification
+	RemoteID *isakmp.Identification
+	Children []ChildConfig
 }
 
 // ChildConfig is one tunnel policy of a gateway: one Child SA pair.

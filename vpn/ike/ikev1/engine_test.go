@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/palisade/palisade/vpn/ike/ikecrypto"
+	"github.com/palisade/palisade/vpn/ike/isakmp"
 )
 
 var (
@@ -414,4 +415,20 @@ func TestBothInitiate(t *testing.T) {
 			t.Errorf("seed %d: IKE SAs A %+v, B %+v", seed, ia, ib)
 		}
 	}
+}
+
+func TestIdentityMismatch(t *testing.T) {
+	ca := peerCfg("GW-B", addrA, addrB, netA, netB, true)
+	cb := peerCfg("GW-A", addrB, addrA, netB, netA, false)
+	cb.RemoteID = isakmp.IDName(isakmp.IDFQDN, "srx1.example")
+	_, clock, a, b := pair(t, ca, cb)
+	pump(t, clock, []*side{a, b}, 5*time.Second, func() bool { return strings.Contains(a.log.String(), "INVALID-ID-INFORMATION") })
+	if bl := b.log.String(); !strings.Contains(bl, "identity mismatch") || !strings.Contains(bl, "srx1.example") {
+		t.Errorf("B's log lacks the identity mismatch:\n%s", bl)
+	}
+	// With the right identity it works.
+	ca.LocalID = isakmp.IDName(isakmp.IDFQDN, "srx1.example")
+	_, clock, a, b = pair(t, ca, cb)
+	pump(t, clock, []*side{a, b}, time.Minute, installedBoth(a, b))
+	checkPair(t, a, b)
 }

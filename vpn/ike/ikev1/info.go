@@ -68,6 +68,9 @@ func (e *Engine) plainInformational(sa *IKESA, b []byte) {
 		case isakmp.NotifyAuthenticationFailed:
 			e.fail(sa, "peer reported AUTHENTICATION-FAILED: pre-shared key mismatch")
 			return
+		case isakmp.NotifyInvalidIDInformation:
+			e.fail(sa, "peer reported INVALID-ID-INFORMATION: it does not accept our IKE identity", "local_id", e.localID(sa).String())
+			return
 		default:
 			e.env.Log.Info("peer sent a notify during phase 1", "gateway", sa.peer.cfg.Name, "notify", n.Notify.String())
 		}

@@ -223,7 +223,20 @@ func (e *Engine) responderMM3(sa *IKESA, b []byte) {
 }
 
 func (e *Engine) localID(sa *IKESA) *isakmp.Identification {
+	if id := sa.peer.cfg.LocalID; id != nil {
+		return id
+	}
 	return isakmp.IDAddr(sa.peer.cfg.Local, 0, 0)
+}
+
+// checkPeerID compares the peer's phase 1 identity with the configured one.
+// Protocol and port are not compared: implementations send 0/0 or 17/500.
+func checkPeerID(p *peer, id *isakmp.Identification) error {
+	want := p.cfg.RemoteID
+	if want == nil || (want.IDType == id.IDType && bytes.Equal(want.Data, id.Data)) {
+		return nil
+	}
+	return fmt.Errorf("peer identity %v does not match the configured remote identity %v", id, want)
 }
 
 func (e *Engine) initiatorMM4(sa *IKESA, b []byte) {
@@ -287,6 +300,11 @@ func (e *Engine) responderMM5(sa *IKESA, b []byte) {
 		e.fail(sa, "IKE phase 1 authentication failed: pre-shared key mismatch", "detail", detail)
 		return
 	}
+	if err := checkPeerID(sa.peer, id); err != nil {
+		e.sendPlainNotify(sa, isakmp.NotifyInvalidIDInformation)
+		e.fail(sa, "IKE phase 1 identity mismatch", "err", err)
+		return
+	}
 	sa.iv = iv
 	sa.peerID = id.String()
 	if sa.natt() {
@@ -339,6 +357,11 @@ func (e *Engine) initiatorMM6(sa *IKESA, b []byte) {
 	if id == nil || hash == nil ||
 		!bytes.Equal(hash.Data, ikecrypto.HashR(sa.prop.Hash, sa.keys.SKEYID, sa.gxi, sa.gxr, sa.ci[:], sa.cr[:], sa.saiB, id.Body())) {
 		e.fail(sa, "IKE phase 1 authentication failed: pre-shared key mismatch (HASH_R does not match)")
+		return
+	}
+	if err := checkPeerID(sa.peer, id); err != nil {
+		e.sendPlainNotify(sa, isakmp.NotifyInvalidIDInformation)
+		e.fail(sa, "IKE phase 1 identity mismatch", "err", err)
 		return
 	}
 	sa.iv = iv
