@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -44,6 +45,23 @@ type Box struct {
 	Started  time.Time
 }
 
+// ExtraModules returns the modules named by palisade.modules=a,b on the
+// kernel command line: a field fix (load a driver the board lacks) that
+// also lets tests check that a missing module does not stop the boot.
+func ExtraModules(cmdline string) []string {
+	for _, f := range strings.Fields(cmdline) {
+		if v, ok := strings.CutPrefix(f, "palisade.modules="); ok {
+			return strings.FieldsFunc(v, func(r rune) bool { return r == ',' })
+		}
+	}
+	return nil
+}
+
+func readCmdline() string {
+	b, _ := os.ReadFile("/proc/cmdline")
+	return string(b)
+}
+
 // ReadBoard reads the board name the image builder wrote.
 func ReadBoard(path string) (board.Board, error) {
 	b, err := os.ReadFile(path)
@@ -71,7 +89,8 @@ func Up(ctx context.Context, log *slog.Logger, say Say, stages func(*Box) []comm
 	box.Board = b
 	say("Palisade on board %s (%s)", b.Name, b.Arch)
 
-	results, err := kmod.Loader{}.LoadAll(ctx, b.Modules)
+	modules := slices.Concat(b.Modules, ExtraModules(readCmdline()))
+	results, err := kmod.Loader{}.LoadAll(ctx, modules)
 	if err != nil {
 		say("modules: %v", err)
 	}

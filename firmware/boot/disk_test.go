@@ -35,3 +35,13 @@ func TestFindLabel(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+func TestExtraModules(t *testing.T) {
+	got := ExtraModules("console=ttyS0 palisade.modules=foo,bar quiet")
+	if len(got) != 2 || got[0] != "foo" || got[1] != "bar" {
+		t.Errorf("got %v", got)
+	}
+	if ExtraModules("console=ttyS0") != nil {
+		t.Error("want none")
+	}
+}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/palisade/palisade/drivers/ports"
 	"github.com/palisade/palisade/firmware/boot"
+	"github.com/palisade/palisade/firmware/cli"
 	"github.com/palisade/palisade/firmware/commit"
 	"github.com/palisade/palisade/firmware/supervisor"
 )
@@ -38,9 +39,11 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) 
 	}
 
 	tty := openConsole(box.Board.Console, stdin, stdout)
+	sys := &System{Box: box, Log: ring, Announce: func(msg string) { fmt.Fprintf(tty, "\r\n%s\r\n", msg) }}
+	editor := cli.NewEditor(sys)
 	services := []supervisor.Service{
 		{Name: "console", Run: func(ctx context.Context) error {
-			return Console{Box: box, TTY: tty, Log: ring}.Run(ctx)
+			return Console{TTY: tty, Terminal: box.Board.Console, Sys: sys, Editor: editor, Check: sys.CheckLogin}.Run(ctx)
 		}},
 		{Name: "carrier", Run: func(ctx context.Context) error {
 			return ports.WatchCarrier(ctx, ports.WatchOptions{}, func(e ports.CarrierEvent) {

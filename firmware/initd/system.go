@@ -1,0 +1,345 @@
+package initd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+
+	"github.com/palisade/palisade/drivers/ports"
+	"github.com/palisade/palisade/firmware/boot"
+	"github.com/palisade/palisade/firmware/cli"
+	"github.com/palisade/palisade/firmware/commit"
+	"github.com/palisade/palisade/firmware/config"
+	"github.com/palisade/palisade/firmware/netconf"
+	"github.com/palisade/palisade/firmware/store"
+)
+
+// System implements cli.System over the box: the commit pipeline, the
+// store and the kernel.
+type System struct {
+	Box *boot.Box
+	Log *Ring
+	// Announce prints a line on every console (the confirmed-commit rollback).
+	Announce func(string)
+	Now      func() time.Time
+
+	mu           sync.Mutex
+	lastCommit   time.Time
+	lastBy       string
+	confirmTimer *time.Timer
+}
+
+var _ cli.System = (*System)(nil)
+
+func (s *System) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+// Active returns the running configuration.
+func (s *System) Active() *config.Config {
+	if c := s.Box.Pipeline.Active(); c != nil {
+		return c
+	}
+	return &config.Config{}
+}
+
+// Commit runs the pipeline and persists. A confirmed commit arms a timer
+// that restores the configuration that ran before it, unless another commit
+// comes first.
+func (s *System) Commit(ctx context.Context, cand *config.Config, o cli.CommitOptions) ([]*config.Problem, error) {
+	prev := s.Active()
+	meta := store.Meta{Time: s.now(), User: o.User, Comment: o.Comment}
+	warnings, err := s.Box.Pipeline.Commit(ctx, cand, commit.Options{Check: o.Check, Persist: true, Meta: meta})
+	if err != nil || o.Check {
+		return warnings, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lastCommit, s.lastBy = meta.Time, o.User
+	if s.confirmTimer != nil {
+		s.confirmTimer.Stop()
+		s.confirmTimer = nil
+	}
+	if o.ConfirmMinutes > 0 {
+		s.confirmTimer = time.AfterFunc(time.Duration(o.ConfirmMinutes)*time.Minute, func() { s.rollbackUnconfirmed(prev) })
+	}
+	return warnings, nil
+}
+
+func (s *System) rollbackUnconfirmed(prev *config.Config) {
+	meta := store.Meta{Time: s.now(), User: "root", Comment: "automatic rollback: commit confirmed was not confirmed"}
+	_, err := s.Box.Pipeline.Commit(context.Background(), prev, commit.Options{Persist: true, Meta: meta})
+	msg := "Commit was not confirmed; automatic rollback complete"
+	if err != nil {
+		msg = "Commit was not confirmed; automatic rollback FAILED: " + err.Error()
+	}
+	s.Log.Write([]byte(s.now().UTC().Format(time.Stamp) + " " + msg + "\n"))
+	if s.Announce != nil {
+		s.Announce(msg)
+	}
+	s.mu.Lock()
+	s.confirmTimer = nil
+	s.mu.Unlock()
+}
+
+func (s *System) store() (*store.Store, error) {
+	if s.Box.Store == nil {
+		return nil, errors.New("no configuration disk (no filesystem labelled PALISADE): nothing is stored")
+	}
+	return s.Box.Store, nil
+}
+
+// Rollback returns stored configuration n.
+func (s *System) Rollback(n int) (*config.Config, error) {
+	st, err := s.store()
+	if err != nil {
+		return nil, err
+	}
+	e, err := st.Get(n)
+	if err != nil {
+		return nil, err
+	}
+	return e.Config, nil
+}
+
+// RescueSave stores the active configuration as the rescue configuration.
+func (s *System) RescueSave(context.Context) error {
+	st, err := s.store()
+	if err != nil {
+		return err
+	}
+	return st.SaveRescue(s.Active(), store.Meta{Time: s.now(), User: "root"})
+}
+
+// ReadFile reads a file for load; relative names are under the config disk.
+func (s *System) ReadFile(name string) ([]byte, error) {
+	if !strings.HasPrefix(name, "/") {
+		name = boot.ConfigMount + "/" + name
+	}
+	return os.ReadFile(name)
+}
+
+// Uptime reports the clocks.
+func (s *System) Uptime(context.Context) (cli.Uptime, error) {
+	var si unix.Sysinfo_t
+	if err := unix.Sysinfo(&si); err != nil {
+		return cli.Uptime{}, fmt.Errorf("sysinfo: %w", err)
+	}
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := cli.Uptime{Now: now, Booted: now.Add(-time.Duration(si.Uptime) * time.Second), LastConfigured: s.lastCommit, ConfiguredBy: s.lastBy, Users: 1}
+	for i := range u.Load {
+		u.Load[i] = float64(si.Loads[i]) / 65536
+	}
+	return u, nil
+}
+
+// Storage lists the mounted filesystems that hold data.
+func (s *System) Storage(context.Context) ([]cli.Filesystem, error) {
+	var out []cli.Filesystem
+	for _, m := range []struct{ name, dir string }{{"rootfs", "/"}, {"tmpfs", "/tmp"}, {"PALISADE", boot.ConfigMount}} {
+		var st unix.Statfs_t
+		if err := unix.Statfs(m.dir, &st); err != nil {
+			continue
+		}
+		bs := uint64(st.Bsize)
+		out = append(out, cli.Filesystem{Name: m.name, MountedOn: m.dir, Size: st.Blocks * bs, Used: (st.Blocks - st.Bfree) * bs, Avail: st.Bavail * bs})
+	}
+	return out, nil
+}
+
+// LogMessages returns the kept log lines.
+func (s *System) LogMessages(context.Context) ([]string, error) { return s.Log.Lines(), nil }
+
+// Reboot syncs, unmounts and reboots.
+func (s *System) Reboot(context.Context) error { return boot.Shutdown(false) }
+
+// PowerOff syncs, unmounts and powers off.
+func (s *System) PowerOff(context.Context) error { return boot.Shutdown(true) }
+
+// Ping sends ICMP echo requests.
+func (s *System) Ping(ctx context.Context, req cli.PingRequest, out io.Writer) error {
+	return Ping(ctx, req, out)
+}
+
+// MonitorTraffic prints packets of one port.
+func (s *System) MonitorTraffic(ctx context.Context, iface string, out io.Writer) error {
+	return Monitor(ctx, ports.KernelName(strings.TrimSuffix(iface, ".0")), out)
+}
+
+// Interfaces lists the ports and their unit 0 addresses.
+func (s *System) Interfaces(context.Context) ([]cli.InterfaceRow, error) {
+	h := s.Box.Netlink
+	links, err := h.LinkList()
+	if err != nil {
+		return nil, fmt.Errorf("listing links: %w", err)
+	}
+	active := s.Active()
+	var rows []cli.InterfaceRow
+	for _, l := range links {
+		junos, ok := ports.JunosName(l.Attrs().Name)
+		if !ok {
+			continue
+		}
+		admin := l.Attrs().Flags&net.FlagUp != 0
+		up := l.Attrs().OperState == netlink.OperUp || (admin && l.Attrs().OperState == netlink.OperUnknown)
+		rows = append(rows, cli.InterfaceRow{Name: junos, Admin: admin, Link: up})
+		configured := slices.ContainsFunc(active.InterfaceList(), func(i config.Interface) bool {
+			return i.Name == junos && slices.ContainsFunc(i.Units, func(u config.Unit) bool { return u.Number == "0" })
+		})
+		if !configured {
+			continue
+		}
+		row := cli.InterfaceRow{Name: junos + ".0", Admin: admin, Link: up, Proto: "inet"}
+		addrs, _ := h.AddrList(l, unix.AF_INET)
+		for _, a := range addrs {
+			row.Local = append(row.Local, a.IPNet.String())
+		}
+		rows = append(rows, row)
+	}
+	slices.SortFunc(rows, func(a, b cli.InterfaceRow) int { return strings.Compare(a.Name, b.Name) })
+	return rows, nil
+}
+
+// Routes lists static, direct and local IPv4 routes.
+func (s *System) Routes(context.Context) ([]cli.Route, error) {
+	h := s.Box.Netlink
+	s.mu.Lock()
+	since := s.lastCommit
+	s.mu.Unlock()
+	if since.IsZero() {
+		since = s.Box.Started
+	}
+	age := s.now().Sub(since)
+	var out []cli.Route
+	ifname := func(idx int) string {
+		l, err := h.LinkByIndex(idx)
+		if err != nil {
+			return ""
+		}
+		if j, ok := ports.JunosName(l.Attrs().Name); ok {
+			return j + ".0"
+		}
+		return l.Attrs().Name
+	}
+	main, err := h.RouteListFiltered(unix.AF_INET, &netlink.Route{Table: unix.RT_TABLE_MAIN}, netlink.RT_FILTER_TABLE)
+	if err != nil {
+		return nil, fmt.Errorf("listing routes: %w", err)
+	}
+	for _, r := range main {
+		dst := netip.MustParsePrefix("0.0.0.0/0")
+		if r.Dst != nil {
+			p, ok := prefixOf(r.Dst)
+			if !ok {
+				continue
+			}
+			dst = p
+		}
+		rt := cli.Route{Destination: dst, Age: age, Active: true, Interface: ifname(r.LinkIndex)}
+		switch r.Protocol {
+		case netconf.RouteProtocol:
+			rt.Protocol, rt.Preference = "Static", r.Priority
+			if gw, ok := netip.AddrFromSlice(r.Gw); ok {
+				rt.NextHop = gw.Unmap()
+			}
+		case unix.RTPROT_KERNEL:
+			rt.Protocol = "Direct"
+		default:
+			continue
+		}
+		out = append(out, rt)
+	}
+	local, err := h.RouteListFiltered(unix.AF_INET, &netlink.Route{Table: unix.RT_TABLE_LOCAL}, netlink.RT_FILTER_TABLE)
+	if err != nil {
+		return nil, fmt.Errorf("listing local routes: %w", err)
+	}
+	for _, r := range local {
+		if r.Type != unix.RTN_LOCAL || r.Dst == nil {
+			continue
+		}
+		p, ok := prefixOf(r.Dst)
+		if !ok || p.Addr().IsLoopback() {
+			continue
+		}
+		out = append(out, cli.Route{Destination: p, Protocol: "Local", Age: age, Active: true, Interface: ifname(r.LinkIndex)})
+	}
+	slices.SortFunc(out, func(a, b cli.Route) int {
+		if c := a.Destination.Addr().Compare(b.Destination.Addr()); c != 0 {
+			return c
+		}
+		return a.Destination.Bits() - b.Destination.Bits()
+	})
+	return out, nil
+}
+
+func prefixOf(n *net.IPNet) (netip.Prefix, bool) {
+	a, ok := netip.AddrFromSlice(n.IP)
+	if !ok {
+		return netip.Prefix{}, false
+	}
+	ones, _ := n.Mask.Size()
+	return netip.PrefixFrom(a.Unmap(), ones), true
+}
+
+// The firewall and VPN data come from their own packages once they are
+// wired into the pipeline; until then the box has none to show.
+
+// PolicyHits returns the policy counters.
+func (s *System) PolicyHits(context.Context) ([]cli.PolicyHit, error) { return nil, nil }
+
+// FlowSessions lists sessions.
+func (s *System) FlowSessions(context.Context) ([]cli.FlowSession, error) { return nil, nil }
+
+// ClearFlowSessions clears sessions.
+func (s *System) ClearFlowSessions(context.Context) error { return nil }
+
+// IKESAs lists IKE SAs.
+func (s *System) IKESAs(context.Context) ([]cli.IKESA, error) { return nil, nil }
+
+// ClearIKESAs deletes IKE SAs.
+func (s *System) ClearIKESAs(context.Context) error { return nil }
+
+// IPsecSAs lists IPsec SAs.
+func (s *System) IPsecSAs(context.Context) ([]cli.IPsecSA, error) { return nil, nil }
+
+// ClearIPsecSAs deletes IPsec SAs.
+func (s *System) ClearIPsecSAs(context.Context) error { return nil }
+
+// IPsecStats returns ESP counters.
+func (s *System) IPsecStats(context.Context, int) (cli.IPsecStats, error) { return cli.IPsecStats{}, nil }
+
+// ClearIPsecStats resets ESP counters.
+func (s *System) ClearIPsecStats(context.Context) error { return nil }
+
+// CheckLogin accepts root with the configured password. With no root
+// authentication configured (the factory default) root logs in with any
+// password, and the CLI warns at every login.
+func (s *System) CheckLogin(user, pass string) bool {
+	if user != "root" {
+		return false
+	}
+	c := s.Active()
+	if c.System == nil || c.System.RootAuthentication == nil {
+		return true
+	}
+	ra := c.System.RootAuthentication
+	if ra.EncryptedPassword == "" && ra.PlainTextPassword == "" {
+		return len(ra.SSHEd25519)+len(ra.SSHRSA) == 0
+	}
+	return VerifyPassword(ra, pass)
+}
