@@ -321,7 +321,9 @@ func (s *System) IPsecSAs(context.Context) ([]cli.IPsecSA, error) { return nil, 
 func (s *System) ClearIPsecSAs(context.Context) error { return nil }
 
 // IPsecStats returns ESP counters.
-func (s *System) IPsecStats(context.Context, int) (cli.IPsecStats, error) { return cli.IPsecStats{}, nil }
+func (s *System) IPsecStats(context.Context, int) (cli.IPsecStats, error) {
+	return cli.IPsecStats{}, nil
+}
 
 // ClearIPsecStats resets ESP counters.
 func (s *System) ClearIPsecStats(context.Context) error { return nil }
