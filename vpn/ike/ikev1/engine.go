@@ -179,7 +179,8 @@ func (e *Engine) SetPeers(cfgs []PeerConfig) {
 
 func samePeer(a, b PeerConfig) bool {
 	return a.Local == b.Local && a.Remote == b.Remote && string(a.PSK) == string(b.PSK) &&
-		fmt.Sprint(a.Proposals) == fmt.Sprint(b.Proposals) && a.DPDInterval == b.DPDInterval && a.DPDThreshold == b.DPDThreshold
+		fmt.Sprint(a.Proposals) == fmt.Sprint(b.Proposals) && a.DPDInterval == b.DPDInterval && a.DPDThreshold == b.DPDThreshold &&
+		fmt.Sprint(a.LocalID) == fmt.Sprint(b.LocalID) && fmt.Sprint(a.RemoteID) == fmt.Sprint(b.RemoteID)
 }
 
 func sameChild(a, b ChildConfig) bool {
