@@ -83,7 +83,23 @@ func (td *testDaemon) tick(ctx context.Context, c *clock) {
 	}
 }
 
+// checkGoroutines fails the test if goroutines started during it outlive it.
+func checkGoroutines(t *testing.T) {
+	before := runtime.NumGoroutine()
+	t.Cleanup(func() {
+		for range 100 {
+			if runtime.NumGoroutine() <= before {
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		buf := make([]byte, 1<<16)
+		t.Errorf("%d goroutines before, %d after:\n%s", before, runtime.NumGoroutine(), buf[:runtime.Stack(buf, true)])
+	})
+}
+
 func TestDaemonsNegotiate(t *testing.T) {
+	checkGoroutines(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	net := ikev1.NewPipeNetwork()
