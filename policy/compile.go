@@ -78,6 +78,7 @@ type Compiled struct {
 	Ruleset  *Ruleset
 	Tunnels  []TunnelSelector
 	Policies []config.ResolvedPolicy
+	IDs      map[int]PolicyID // by policy Index
 }
 
 // TunnelSelector is the proxy-id of one `permit tunnel ipsec-vpn` policy
@@ -119,7 +120,7 @@ func Compile(cfg *config.Config, opt Options) (*Compiled, error) {
 			return nil, err
 		}
 	}
-	c := &compiler{cfg: cfg, opt: opt, idx: idx, rs: &Ruleset{Table: opt.Table},
+	c := &compiler{cfg: cfg, opt: opt, idx: idx, rs: &Ruleset{Table: opt.Table}, ids: assignIDs(pols),
 		zoneIfs: map[string][]string{}, setByKey: map[string]string{}, setNames: map[string]bool{}}
 	if err := c.zones(); err != nil {
 		return nil, err
@@ -138,7 +139,7 @@ func Compile(cfg *config.Config, opt Options) (*Compiled, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Compiled{Ruleset: c.rs, Tunnels: tun, Policies: pols}, nil
+	return &Compiled{Ruleset: c.rs, Tunnels: tun, Policies: pols, IDs: c.ids}, nil
 }
 
 type compiler struct {
@@ -149,6 +150,7 @@ type compiler struct {
 	zoneIfs  map[string][]string // zone -> kernel interface names
 	setByKey map[string]string   // set contents -> set name, to share sets
 	setNames map[string]bool
+	ids      map[int]PolicyID
 }
 
 func (c *compiler) zones() error {
@@ -164,12 +166,45 @@ func (c *compiler) zones() error {
 	return nil
 }
 
-// counterName is the named counter of a policy; every policy has one, as
-// `show security policies hit-count` lists every policy.
-func counterName(index int) string { return "p" + strconv.Itoa(index) }
+// PolicyID is how the kernel knows a policy: the named counter that holds
+// its hit count (every policy has one, as `show security policies
+// hit-count` lists every policy) and the conntrack mark of the sessions it
+// permitted. Both derive from the policy's name, which is unique, not from
+// its index: when a policy is inserted above, the others keep their
+// counts, their sessions and their rules, so an incremental apply rewrites
+// little.
+type PolicyID struct {
+	Counter string
+	Mark    uint32 // never 0, which is "no policy"
+}
 
-// PolicyMark is the conntrack mark of sessions a policy created.
-func PolicyMark(index int) uint32 { return uint32(index) }
+// assignIDs gives every policy its PolicyID, probing past hash collisions
+// in configuration order.
+func assignIDs(pols []config.ResolvedPolicy) map[int]PolicyID {
+	ids := map[int]PolicyID{}
+	used := map[uint32]bool{0: true}
+	for _, p := range pols {
+		h := fnv.New32a()
+		h.Write([]byte(p.Name))
+		m := h.Sum32()
+		for used[m] {
+			m++
+		}
+		used[m] = true
+		ids[p.Index] = PolicyID{Counter: fmt.Sprintf("p_%08x", m), Mark: m}
+	}
+	return ids
+}
+
+// PolicyByMark returns the policy whose sessions carry mark.
+func (c *Compiled) PolicyByMark(mark uint32) (config.ResolvedPolicy, bool) {
+	for _, p := range c.Policies {
+		if mark != 0 && c.IDs[p.Index].Mark == mark {
+			return p, true
+		}
+	}
+	return config.ResolvedPolicy{}, false
+}
 
 func (c *compiler) forward(pols []config.ResolvedPolicy) error {
 	pairs := &Set{Name: "zone_pairs", Kind: VmapIfPair}
@@ -181,7 +216,7 @@ func (c *compiler) forward(pols []config.ResolvedPolicy) error {
 	global := &Chain{Name: "global"}
 	pairOf := map[[2]string]*pair{}
 	for _, p := range pols {
-		c.rs.Counters = append(c.rs.Counters, counterName(p.Index))
+		c.rs.Counters = append(c.rs.Counters, c.ids[p.Index].Counter)
 		var pre []Stmt
 		if p.Global {
 			var err error
@@ -478,7 +513,7 @@ func (c *compiler) policyRules(p config.ResolvedPolicy, pre []Stmt) ([]Rule, err
 	if p.Global {
 		comment = fmt.Sprintf("policy %s/%d global", p.Name, p.Index)
 	}
-	actions := []Stmt{CounterRef{counterName(p.Index)}}
+	actions := []Stmt{CounterRef{c.ids[p.Index].Counter}}
 	if p.LogInit {
 		actions = append(actions, Log{logPrefix(p)})
 	}
@@ -497,7 +532,7 @@ func (c *compiler) policyRules(p config.ResolvedPolicy, pre []Stmt) ([]Rule, err
 				match := slices.Concat(s.stmts, d.stmts, a.stmts)
 				switch p.Action {
 				case "permit":
-					mark := SetCtMark{PolicyMark(p.Index)}
+					mark := SetCtMark{c.ids[p.Index].Mark}
 					if p.VPN == "" {
 						add(match, mark, Verdict{Kind: "accept"})
 						continue

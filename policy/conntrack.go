@@ -15,7 +15,7 @@ import (
 // set in the namespace before the session started.
 type Session struct {
 	ID      uint32
-	Mark    uint32 // PolicyMark of the policy that permitted it; 0: none
+	Mark    uint32 // PolicyID.Mark of the policy that permitted it; 0: none
 	Proto   uint8
 	Timeout uint32 // seconds left
 	// In is the tuple of the initiating direction, Out the reply's.

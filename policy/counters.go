@@ -3,8 +3,6 @@ package policy
 import (
 	"context"
 	"fmt"
-	"strconv"
-	"strings"
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/expr"
@@ -17,8 +15,10 @@ type Hits struct {
 	Packets, Bytes uint64
 }
 
-// HitCounts reads every policy counter of the table, keyed by policy index.
-func HitCounts(ctx context.Context, c *nftables.Conn, table string) (map[int]Hits, error) {
+// HitCounts reads the counters of the compiled policies from the kernel,
+// keyed by policy index.
+func HitCounts(ctx context.Context, c *nftables.Conn, comp *Compiled) (map[int]Hits, error) {
+	table := comp.Ruleset.Table
 	type result struct {
 		objs []nftables.Obj
 		err  error
@@ -37,19 +37,19 @@ func HitCounts(ctx context.Context, c *nftables.Conn, table string) (map[int]Hit
 	if r.err != nil {
 		return nil, fmt.Errorf("reading counters of table inet %s: %w", table, r.err)
 	}
-	out := map[int]Hits{}
+	byName := map[string]Hits{}
 	for _, o := range r.objs {
 		n, ok := o.(*nftables.NamedObj)
-		if !ok || n.Type != nftables.ObjTypeCounter || !strings.HasPrefix(n.Name, "p") {
-			continue
-		}
-		idx, err := strconv.Atoi(n.Name[1:])
-		if err != nil {
+		if !ok || n.Type != nftables.ObjTypeCounter {
 			continue
 		}
 		if ctr, ok := n.Obj.(*expr.Counter); ok {
-			out[idx] = Hits{Packets: ctr.Packets, Bytes: ctr.Bytes}
+			byName[n.Name] = Hits{Packets: ctr.Packets, Bytes: ctr.Bytes}
 		}
+	}
+	out := map[int]Hits{}
+	for idx, id := range comp.IDs {
+		out[idx] = byName[id.Counter]
 	}
 	return out, nil
 }

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/mdlayher/netlink"
-	"github.com/palisade/palisade/firmware/config"
 )
 
 // nfnlgrpConntrackDestroy is the multicast group of ended sessions
@@ -58,18 +57,13 @@ func WatchClosedSessions(ctx context.Context, c *netlink.Conn, fn func(Session))
 
 // SessionCloseLog returns the log line for a closed session if the policy
 // that created it has `then log session-close`.
-func SessionCloseLog(s Session, pols []config.ResolvedPolicy) (string, bool) {
-	for _, p := range pols {
-		if PolicyMark(p.Index) != s.Mark || s.Mark == 0 {
-			continue
-		}
-		if !p.LogClose {
-			return "", false
-		}
-		from, to := zonesOf(p)
-		return fmt.Sprintf("RT_FLOW_SESSION_CLOSE: session closed: %s/%d->%s/%d %s policy %s/%d from-zone %s to-zone %s packets %d/%d bytes %d/%d",
-			s.In.Src, s.In.SrcPort, s.In.Dst, s.In.DstPort, protoWord(s.Proto), p.Name, p.Index, from, to,
-			s.InPackets, s.OutPackets, s.InBytes, s.OutBytes), true
+func SessionCloseLog(s Session, c *Compiled) (string, bool) {
+	p, ok := c.PolicyByMark(s.Mark)
+	if !ok || !p.LogClose {
+		return "", false
 	}
-	return "", false
+	from, to := zonesOf(p)
+	return fmt.Sprintf("RT_FLOW_SESSION_CLOSE: session closed: %s/%d->%s/%d %s policy %s/%d from-zone %s to-zone %s packets %d/%d bytes %d/%d",
+		s.In.Src, s.In.SrcPort, s.In.Dst, s.In.DstPort, protoWord(s.Proto), p.Name, p.Index, from, to,
+		s.InPackets, s.OutPackets, s.InBytes, s.OutBytes), true
 }

@@ -140,15 +140,11 @@ func protoWord(p uint8) string {
 
 // RenderFlowSessions renders `show security flow session`. A session whose
 // mark names no policy is the router's own (Junos: self-traffic-policy).
-func RenderFlowSessions(ss []Session, pols []config.ResolvedPolicy) string {
-	byMark := map[uint32]config.ResolvedPolicy{}
-	for _, p := range pols {
-		byMark[PolicyMark(p.Index)] = p
-	}
+func RenderFlowSessions(ss []Session, c *Compiled) string {
 	var b strings.Builder
 	for _, s := range ss {
 		name := "self-traffic-policy/0"
-		if p, ok := byMark[s.Mark]; ok && s.Mark != 0 {
+		if p, ok := c.PolicyByMark(s.Mark); ok {
 			name = fmt.Sprintf("%s/%d", p.Name, p.Index)
 		}
 		fmt.Fprintf(&b, "Session ID: %d, Policy name: %s, Timeout: %d, Valid\n", s.ID, name, s.Timeout)

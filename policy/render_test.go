@@ -71,7 +71,7 @@ Security zone: trust
 func TestRenderFlowSessions(t *testing.T) {
 	c := seedCompiled(t)
 	a := netip.MustParseAddr
-	ss := []Session{{ID: 35, Mark: PolicyMark(1), Proto: 1, Timeout: 58,
+	ss := []Session{{ID: 35, Mark: c.IDs[1].Mark, Proto: 1, Timeout: 58,
 		In:        Tuple{Src: a("10.100.11.10"), Dst: a("10.100.22.10"), SrcPort: 7, DstPort: 3111},
 		Out:       Tuple{Src: a("10.100.22.10"), Dst: a("10.100.11.10"), SrcPort: 3111, DstPort: 7},
 		InPackets: 1, InBytes: 84, OutPackets: 1, OutBytes: 84}}
@@ -81,7 +81,7 @@ func TestRenderFlowSessions(t *testing.T) {
 		}
 		return "ge-0/0/1.0"
 	})
-	got := RenderFlowSessions(ss, c.Policies)
+	got := RenderFlowSessions(ss, c)
 	want := `Session ID: 35, Policy name: VPN-OUT/1, Timeout: 58, Valid
   In: 10.100.11.10/7 --> 10.100.22.10/3111;icmp, Conn Tag: 0x0, If: ge-0/0/0.0, Pkts: 1, Bytes: 84,
   Out: 10.100.22.10/3111 --> 10.100.11.10/7;icmp, Conn Tag: 0x0, If: ge-0/0/1.0, Pkts: 1, Bytes: 84,

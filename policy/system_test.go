@@ -142,7 +142,7 @@ func TestSystemLab(t *testing.T) {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		before, err := HitCounts(ctx, l.conn(), c.Ruleset.Table)
+		before, err := HitCounts(ctx, l.conn(), c)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -157,7 +157,7 @@ func TestSystemLab(t *testing.T) {
 		watchDone := make(chan error, 1)
 		go func() {
 			watchDone <- WatchClosedSessions(watchCtx, events, func(s Session) {
-				if line, ok := SessionCloseLog(s, c.Policies); ok {
+				if line, ok := SessionCloseLog(s, c); ok {
 					closed <- line
 				}
 			})
@@ -172,7 +172,7 @@ func TestSystemLab(t *testing.T) {
 		check("trust->untrust tcp 8080", tcpProbe(h0, hostAddr(1), 8080), passed)
 		check("trust->untrust tcp 8080 again", tcpProbe(h0, hostAddr(1), 8080), passed)
 		check("trust->untrust udp 7000", udpProbe(h0, hostAddr(1), 7000), passed)
-		after, err := HitCounts(ctx, l.conn(), c.Ruleset.Table)
+		after, err := HitCounts(ctx, l.conn(), c)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -193,7 +193,7 @@ func TestSystemLab(t *testing.T) {
 					t.Errorf("udp session timeout %d, want in (30, 60]", s.Timeout)
 				}
 			}
-			if s.Mark == PolicyMark(web) && s.Proto == 6 && s.In.DstPort == 8080 && s.In.Dst.String() == hostAddr(1) {
+			if s.Mark == c.IDs[web].Mark && s.Proto == 6 && s.In.DstPort == 8080 && s.In.Dst.String() == hostAddr(1) {
 				found++
 				if s.InPackets == 0 || s.OutPackets == 0 {
 					t.Errorf("session %d has no packet counts (accounting on?): %+v", s.ID, s)
@@ -203,7 +203,7 @@ func TestSystemLab(t *testing.T) {
 		if err := ClearHitCounts(ctx, l.conn(), c.Ruleset.Table); err != nil {
 			t.Fatal(err)
 		}
-		if cleared, err := HitCounts(ctx, l.conn(), c.Ruleset.Table); err != nil || cleared[web].Packets != 0 {
+		if cleared, err := HitCounts(ctx, l.conn(), c); err != nil || cleared[web].Packets != 0 {
 			t.Errorf("after clear: permit-web count %d, %v", cleared[web].Packets, err)
 		}
 		if !udpSeen {
@@ -212,7 +212,7 @@ func TestSystemLab(t *testing.T) {
 		if found != 2 {
 			t.Errorf("found %d sessions marked with permit-web, want 2; sessions: %+v", found, sessions)
 		}
-		text := RenderFlowSessions(sessions, c.Policies)
+		text := RenderFlowSessions(sessions, c)
 		if !strings.Contains(text, "Policy name: permit-web/") || !strings.Contains(text, "Total sessions: ") {
 			t.Errorf("show security flow session lacks the policy:\n%s", text)
 		}
@@ -226,7 +226,7 @@ func TestSystemLab(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, s := range sessions {
-			if s.Mark == PolicyMark(web) {
+			if s.Mark == c.IDs[web].Mark {
 				t.Errorf("session %d survived clear", s.ID)
 			}
 		}

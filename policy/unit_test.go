@@ -127,12 +127,13 @@ func TestReject(t *testing.T) {
 		policyLines("trust", "untrust", "r-any", "any", "any", "any", "reject") +
 		policyLines("trust", "untrust", "r-tcp", "any", "any", "junos-http", "reject") +
 		policyLines("trust", "untrust", "r-udp", "any", "any", "junos-dns-udp", "reject")
-	got := chainRules(t, compileText(t, text).Ruleset, "pair_1")
+	c := compileText(t, text)
+	got := chainRules(t, c.Ruleset, "pair_1")
 	want := []string{
-		`meta l4proto tcp counter name "p1" reject with tcp reset`,
-		`counter name "p1" reject with icmpx admin-prohibited`,
-		`meta l4proto tcp th dport 80 counter name "p2" reject with tcp reset`,
-		`meta l4proto udp th dport 53 counter name "p3" reject with icmpx admin-prohibited`,
+		`meta l4proto tcp counter name "` + c.IDs[1].Counter + `" reject with tcp reset`,
+		`counter name "` + c.IDs[1].Counter + `" reject with icmpx admin-prohibited`,
+		`meta l4proto tcp th dport 80 counter name "` + c.IDs[2].Counter + `" reject with tcp reset`,
+		`meta l4proto udp th dport 53 counter name "` + c.IDs[3].Counter + `" reject with icmpx admin-prohibited`,
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -143,9 +144,9 @@ func TestSeedTunnelRules(t *testing.T) {
 	c := compileText(t, readSeed(t, "srx1.set"))
 	out := chainRules(t, c.Ruleset, "pair_1")
 	want := []string{
-		`ip saddr 10.100.11.0/24 ip daddr 10.100.22.0/24 rt ipsec exists counter name "p1" ct mark set 0x00000001 accept`,
+		fmt.Sprintf(`ip saddr 10.100.11.0/24 ip daddr 10.100.22.0/24 rt ipsec exists counter name "%s" ct mark set 0x%08x accept`, c.IDs[1].Counter, c.IDs[1].Mark),
 		`ip saddr 10.100.11.0/24 ip daddr 10.100.22.0/24 drop`,
-		`counter name "p2" ct mark set 0x00000002 accept`,
+		fmt.Sprintf(`counter name "%s" ct mark set 0x%08x accept`, c.IDs[2].Counter, c.IDs[2].Mark),
 	}
 	if !slices.Equal(out, want) {
 		t.Errorf("trust->untrust:\n%s\nwant:\n%s", strings.Join(out, "\n"), strings.Join(want, "\n"))
@@ -291,5 +292,20 @@ func TestApplyTimeout(t *testing.T) {
 	err = Apply(ctx, c, compileText(t, readSeed(t, "srx1.set")).Ruleset)
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("got %v, want a deadline error", err)
+	}
+}
+
+func TestPolicyIDsFollowNames(t *testing.T) {
+	a := policyLines("trust", "untrust", "A", "any", "any", "junos-http", "deny")
+	b := policyLines("trust", "untrust", "B", "any", "any", "junos-http", "permit")
+	ab, ba := compileText(t, twoZones+a+b), compileText(t, twoZones+b+a)
+	if ab.IDs[1] != ba.IDs[2] || ab.IDs[2] != ba.IDs[1] || ab.IDs[1].Mark == 0 {
+		t.Errorf("IDs do not follow policy names: %v vs %v", ab.IDs, ba.IDs)
+	}
+	if p, ok := ab.PolicyByMark(ab.IDs[2].Mark); !ok || p.Name != "B" {
+		t.Errorf("PolicyByMark: %v %v", p.Name, ok)
+	}
+	if _, ok := ab.PolicyByMark(0); ok {
+		t.Error("mark 0 names a policy")
 	}
 }
