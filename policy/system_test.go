@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/palisade/palisade/firmware/config"
+	vnetlink "github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 )
 
@@ -212,8 +213,15 @@ func TestSystemLab(t *testing.T) {
 		if found != 2 {
 			t.Errorf("found %d sessions marked with permit-web, want 2; sessions: %+v", found, sessions)
 		}
+		h, err := vnetlink.NewHandleAt(l.fd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer h.Close()
+		AnnotateInterfaces(sessions, RouteInterfaces(h, nil))
 		text := RenderFlowSessions(sessions, c)
-		if !strings.Contains(text, "Policy name: permit-web/") || !strings.Contains(text, "Total sessions: ") {
+		if !strings.Contains(text, "Policy name: permit-web/") || !strings.Contains(text, "Total sessions: ") ||
+			!strings.Contains(text, "If: ge-0/0/0.0") || !strings.Contains(text, "If: ge-0/0/1.0") {
 			t.Errorf("show security flow session lacks the policy:\n%s", text)
 		}
 		t.Logf("show security flow session:\n%s", text)

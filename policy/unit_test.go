@@ -309,3 +309,14 @@ func TestPolicyIDsFollowNames(t *testing.T) {
 		t.Error("mark 0 names a policy")
 	}
 }
+
+func TestJunosName(t *testing.T) {
+	for in, want := range map[string]string{"ge-0-0-1": "ge-0/0/1.0", "lo": "lo", "ge-x": "ge-x"} {
+		if got := JunosName(in); got != want {
+			t.Errorf("JunosName(%q) = %q, want %q", in, got, want)
+		}
+		if k, err := KernelName(JunosName("ge-0-0-1")); err != nil || k != "ge-0-0-1" {
+			t.Errorf("KernelName(JunosName) = %q, %v", k, err)
+		}
+	}
+}
