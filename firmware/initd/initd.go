@@ -31,15 +31,23 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) 
 	}
 	go reap(ctx)
 
+	var data *Dataplane
 	box, err := boot.Up(ctx, log, say, func(b *boot.Box) []commit.Stage {
-		return []commit.Stage{boot.NetconfStage(b.Netlink, log)}
+		stages := []commit.Stage{boot.NetconfStage(b.Netlink, log)}
+		d, err := StartDataplane(ctx, b.Netlink, log)
+		if err != nil {
+			say("firewall and VPN unavailable: %v", err)
+			return stages
+		}
+		data = d
+		return append(stages, d.FirewallStage(), d.VPNStage())
 	})
 	if err != nil {
 		return err
 	}
 
 	tty := openConsole(box.Board.Console, stdin, stdout)
-	sys := &System{Box: box, Log: ring, Announce: func(msg string) { fmt.Fprintf(tty, "\r\n%s\r\n", msg) }}
+	sys := &System{Box: box, Data: data, Log: ring, Announce: func(msg string) { fmt.Fprintf(tty, "\r\n%s\r\n", msg) }}
 	editor := cli.NewEditor(sys)
 	services := []supervisor.Service{
 		{Name: "console", Run: func(ctx context.Context) error {

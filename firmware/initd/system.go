@@ -28,8 +28,9 @@ import (
 // System implements cli.System over the box: the commit pipeline, the
 // store and the kernel.
 type System struct {
-	Box *boot.Box
-	Log *Ring
+	Box  *boot.Box
+	Data *Dataplane
+	Log  *Ring
 	// Announce prints a line on every console (the confirmed-commit rollback).
 	Announce func(string)
 	Now      func() time.Time
@@ -296,37 +297,59 @@ func prefixOf(n *net.IPNet) (netip.Prefix, bool) {
 	return netip.PrefixFrom(a.Unmap(), ones), true
 }
 
-// The firewall and VPN data come from their own packages once they are
-// wired into the pipeline; until then the box has none to show.
-
 // PolicyHits returns the policy counters.
-func (s *System) PolicyHits(context.Context) ([]cli.PolicyHit, error) { return nil, nil }
+func (s *System) PolicyHits(ctx context.Context) ([]cli.PolicyHit, error) {
+	return s.Data.PolicyHits(ctx)
+}
 
 // FlowSessions lists sessions.
-func (s *System) FlowSessions(context.Context) ([]cli.FlowSession, error) { return nil, nil }
+func (s *System) FlowSessions(ctx context.Context) ([]cli.FlowSession, error) {
+	return s.Data.FlowSessions(ctx, s.interfaceOf)
+}
+
+// interfaceOf names the port whose subnet holds a, for session wings.
+func (s *System) interfaceOf(a netip.Addr) string {
+	for _, i := range s.Active().InterfaceList() {
+		for _, p := range s.Active().UnitAddresses(i.Name + ".0") {
+			if p.Masked().Contains(a) {
+				return i.Name + ".0"
+			}
+		}
+	}
+	for _, r := range s.Active().StaticRoutes() {
+		if p, err := netip.ParsePrefix(r.Prefix); err == nil && p.Contains(a) && len(r.NextHop) > 0 {
+			if nh, err := netip.ParseAddr(r.NextHop[0]); err == nil && nh != a {
+				return s.interfaceOf(nh)
+			}
+		}
+	}
+	return ""
+}
 
 // ClearFlowSessions clears sessions.
-func (s *System) ClearFlowSessions(context.Context) error { return nil }
+func (s *System) ClearFlowSessions(ctx context.Context) error { return s.Data.ClearFlowSessions(ctx) }
 
 // IKESAs lists IKE SAs.
-func (s *System) IKESAs(context.Context) ([]cli.IKESA, error) { return nil, nil }
+func (s *System) IKESAs(ctx context.Context) ([]cli.IKESA, error) { return s.Data.IKESAs(ctx) }
 
 // ClearIKESAs deletes IKE SAs.
-func (s *System) ClearIKESAs(context.Context) error { return nil }
+func (s *System) ClearIKESAs(ctx context.Context) error { return s.Data.ClearIKE(ctx) }
 
 // IPsecSAs lists IPsec SAs.
-func (s *System) IPsecSAs(context.Context) ([]cli.IPsecSA, error) { return nil, nil }
+func (s *System) IPsecSAs(ctx context.Context) ([]cli.IPsecSA, error) {
+	return s.Data.IPsecSAs(ctx, s.Active())
+}
 
 // ClearIPsecSAs deletes IPsec SAs.
-func (s *System) ClearIPsecSAs(context.Context) error { return nil }
+func (s *System) ClearIPsecSAs(ctx context.Context) error { return s.Data.ClearIPsec(ctx) }
 
 // IPsecStats returns ESP counters.
-func (s *System) IPsecStats(context.Context, int) (cli.IPsecStats, error) {
-	return cli.IPsecStats{}, nil
+func (s *System) IPsecStats(ctx context.Context, index int) (cli.IPsecStats, error) {
+	return s.Data.IPsecStats(ctx, index)
 }
 
 // ClearIPsecStats resets ESP counters.
-func (s *System) ClearIPsecStats(context.Context) error { return nil }
+func (s *System) ClearIPsecStats(ctx context.Context) error { return s.Data.ClearIPsecStats(ctx) }
 
 // CheckLogin accepts root with the configured password. With no root
 // authentication configured (the factory default) root logs in with any

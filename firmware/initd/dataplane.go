@@ -1,0 +1,319 @@
+package initd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/nftables"
+	mdnetlink "github.com/mdlayher/netlink"
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+
+	"github.com/palisade/palisade/drivers/ports"
+	"github.com/palisade/palisade/firmware/cli"
+	"github.com/palisade/palisade/firmware/commit"
+	"github.com/palisade/palisade/firmware/config"
+	"github.com/palisade/palisade/policy"
+	"github.com/palisade/palisade/vpn"
+	"github.com/palisade/palisade/vpn/xfrm"
+)
+
+// Dataplane holds the firewall and the VPN daemon, the two commit stages
+// after interfaces and routes, and answers the CLI's questions about them.
+type Dataplane struct {
+	log     *slog.Logger
+	nft     *nftables.Conn
+	applier *policy.Applier
+	vpn     *vpn.Daemon
+
+	mu       sync.Mutex
+	compiled *policy.Compiled // of the running configuration
+}
+
+// junosUnitKernelName maps ge-0/0/1.0 to the kernel's link name.
+func junosUnitKernelName(unit string) (string, error) {
+	name, u, ok := strings.Cut(unit, ".")
+	if ok && u != "0" {
+		return "", fmt.Errorf("interface %s: only unit 0 is implemented", unit)
+	}
+	return ports.KernelName(name), nil
+}
+
+// StartDataplane opens the kernel handles and starts the VPN daemon; the
+// daemon runs until ctx ends, then removes everything it installed.
+func StartDataplane(ctx context.Context, h *netlink.Handle, log *slog.Logger) (*Dataplane, error) {
+	nft, err := nftables.New(policy.ConnOptions(-1)...)
+	if err != nil {
+		return nil, fmt.Errorf("opening nftables: %w", err)
+	}
+	events := make(chan xfrm.Event, 64)
+	if err := xfrm.Subscribe(ctx, netns.None(), events); err != nil {
+		log.Error("xfrm events: on-traffic tunnels and rekeys on kilobytes will not work", "err", err)
+		close(events)
+	}
+	d := &Dataplane{log: log, nft: nft, applier: policy.NewApplier(nft),
+		vpn: vpn.New(vpn.Options{Log: log.With("service", "ike"), Handle: h, Events: events})}
+	running := make(chan struct{})
+	go func() {
+		close(running)
+		if err := d.vpn.Run(ctx); err != nil {
+			log.Error("vpn daemon stopped", "err", err)
+		}
+	}()
+	<-running
+	return d, nil
+}
+
+// FirewallStage compiles zones and policies and loads them in one batch.
+func (d *Dataplane) FirewallStage() commit.Stage {
+	return commit.StageFunc{StageName: "security policies", Fn: func(ctx context.Context, c *config.Config) error {
+		comp, err := policy.Compile(c, policy.Options{KernelName: junosUnitKernelName})
+		if err != nil {
+			return err
+		}
+		if err := d.applier.Apply(ctx, comp.Ruleset); err != nil {
+			return err
+		}
+		d.mu.Lock()
+		d.compiled = comp
+		d.mu.Unlock()
+		return nil
+	}}
+}
+
+// VPNStage hands the tunnel policies' proxy-ids to the IKE daemon, which
+// installs their XFRM policies and negotiates what must come up now.
+func (d *Dataplane) VPNStage() commit.Stage {
+	return commit.StageFunc{StageName: "ipsec vpn", Fn: func(ctx context.Context, c *config.Config) error {
+		// The firewall stage ran just before, on the same configuration.
+		comp := d.current()
+		if comp == nil {
+			return fmt.Errorf("no compiled security policies")
+		}
+		var sels []vpn.Tunnel
+		for _, s := range comp.Tunnels {
+			t := vpn.Tunnel{VPNName: s.VPN, PolicyName: strings.Join(s.Policies, ","), Local: s.Local, Remote: s.Remote, Protocol: s.Proto}
+			if s.LocalPorts[0] == s.LocalPorts[1] {
+				t.LocalPort = s.LocalPorts[0]
+			}
+			if s.RemotePorts[0] == s.RemotePorts[1] {
+				t.RemotePort = s.RemotePorts[0]
+			}
+			sels = append(sels, t)
+		}
+		gws, tuns, err := vpn.FromConfig(c, sels)
+		if err != nil {
+			return err
+		}
+		// The daemon records its run context when Run starts; until the
+		// goroutine got there, Reconcile refuses. That window is a few
+		// scheduler ticks at boot.
+		for i := 0; ; i++ {
+			err = d.vpn.Reconcile(ctx, gws, tuns)
+			if err == nil || !strings.Contains(err.Error(), "before Run") || i == 100 {
+				return err
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}}
+}
+
+// errNoDataplane answers questions about a firewall and VPN that failed to
+// start (boot said why on the console).
+var errNoDataplane = errors.New("the firewall and VPN are not running (see show log messages)")
+
+// ClearIKE deletes the IKE SAs.
+func (d *Dataplane) ClearIKE(ctx context.Context) error {
+	if d == nil {
+		return errNoDataplane
+	}
+	return d.vpn.ClearIKE(ctx)
+}
+
+// ClearIPsec deletes the IPsec SAs.
+func (d *Dataplane) ClearIPsec(ctx context.Context) error {
+	if d == nil {
+		return errNoDataplane
+	}
+	return d.vpn.ClearIPsec(ctx)
+}
+
+// ClearIPsecStats sets the shown ESP counters back to zero.
+func (d *Dataplane) ClearIPsecStats(ctx context.Context) error {
+	if d == nil {
+		return errNoDataplane
+	}
+	return d.vpn.ClearStatistics(ctx)
+}
+
+func (d *Dataplane) current() *policy.Compiled {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.compiled
+}
+
+// PolicyHits reads the policies' counters.
+func (d *Dataplane) PolicyHits(ctx context.Context) ([]cli.PolicyHit, error) {
+	if d == nil {
+		return nil, errNoDataplane
+	}
+	comp := d.current()
+	if comp == nil {
+		return nil, nil
+	}
+	hits, err := policy.HitCounts(ctx, d.nft, comp)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]cli.PolicyHit, 0, len(comp.Policies))
+	for _, p := range comp.Policies {
+		out = append(out, cli.PolicyHit{From: p.From, To: p.To, Name: p.Name, Count: hits[p.Index].Packets})
+	}
+	return out, nil
+}
+
+func (d *Dataplane) conntrack() (*mdnetlink.Conn, error) { return policy.DialConntrack(-1) }
+
+// FlowSessions lists the kernel's sessions with the policy that made them.
+func (d *Dataplane) FlowSessions(_ context.Context, ifOf func(netip.Addr) string) ([]cli.FlowSession, error) {
+	if d == nil {
+		return nil, errNoDataplane
+	}
+	c, err := d.conntrack()
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	ss, err := policy.Sessions(c)
+	if err != nil {
+		return nil, err
+	}
+	comp := d.current()
+	out := make([]cli.FlowSession, 0, len(ss))
+	for _, s := range ss {
+		if comp == nil {
+			break
+		}
+		p, ok := comp.PolicyByMark(s.Mark)
+		if !ok {
+			continue // the box's own traffic, or a session of a policy since removed
+		}
+		proto := protoName(s.Proto)
+		out = append(out, cli.FlowSession{
+			ID: uint64(s.ID), Policy: p.Name, PolicyIndex: p.Index, Timeout: int(s.Timeout),
+			In: cli.FlowWing{Src: s.In.Src, Dst: s.In.Dst, SrcPort: s.In.SrcPort, DstPort: s.In.DstPort, Proto: proto,
+				Interface: ifOf(s.In.Src), Packets: s.InPackets, Bytes: s.InBytes},
+			Out: cli.FlowWing{Src: s.Out.Src, Dst: s.Out.Dst, SrcPort: s.Out.SrcPort, DstPort: s.Out.DstPort, Proto: proto,
+				Interface: ifOf(s.Out.Src), Packets: s.OutPackets, Bytes: s.OutBytes},
+		})
+	}
+	return out, nil
+}
+
+func protoName(p uint8) string {
+	switch p {
+	case 1:
+		return "icmp"
+	case 6:
+		return "tcp"
+	case 17:
+		return "udp"
+	case 50:
+		return "esp"
+	}
+	return strconv.Itoa(int(p))
+}
+
+// ClearFlowSessions deletes every session.
+func (d *Dataplane) ClearFlowSessions(context.Context) error {
+	if d == nil {
+		return errNoDataplane
+	}
+	c, err := d.conntrack()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return policy.ClearSessions(c)
+}
+
+// IKESAs lists the IKE SAs.
+func (d *Dataplane) IKESAs(ctx context.Context) ([]cli.IKESA, error) {
+	if d == nil {
+		return nil, errNoDataplane
+	}
+	sas, err := d.vpn.IKESecurityAssociations(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]cli.IKESA, 0, len(sas))
+	for _, s := range sas {
+		alg := vpn.IKEAlgorithmNames(s.Proposal)
+		ic, _ := strconv.ParseUint(s.InitiatorCookie, 16, 64)
+		rc, _ := strconv.ParseUint(s.ResponderCookie, 16, 64)
+		group, _ := strconv.Atoi(strings.TrimPrefix(alg.DHGroup, "DH-group-"))
+		out = append(out, cli.IKESA{
+			Index: s.Index, Up: s.Up, InitiatorCookie: ic, ResponderCookie: rc, Mode: "Main",
+			Remote: s.Remote, Local: s.Local, Gateway: s.Gateway, Initiator: s.Initiator, AuthMethod: "Pre-shared-keys",
+			Expires: s.ExpiresIn, PeerID: s.PeerID, Auth: alg.Authentication, Encryption: alg.Encryption, PRF: alg.PRF,
+			DHGroup: group, InBytes: s.InBytes, OutBytes: s.OutBytes, InPackets: s.InPackets, OutPackets: s.OutPackets,
+			IPsecCreated: s.ChildrenCreated, IPsecDeleted: s.ChildrenDeleted, Phase2Pending: s.NegotiationsInProgress,
+		})
+	}
+	return out, nil
+}
+
+// IPsecSAs lists the IPsec SA pairs.
+func (d *Dataplane) IPsecSAs(ctx context.Context, active *config.Config) ([]cli.IPsecSA, error) {
+	if d == nil {
+		return nil, errNoDataplane
+	}
+	sas, err := d.vpn.IPsecSecurityAssociations(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]cli.IPsecSA, 0, len(sas))
+	for _, s := range sas {
+		alg := vpn.ESPAlgorithmNames(s.SA.Suite)
+		enc, auth, _ := strings.Cut(strings.TrimPrefix(alg.List, "ESP:"), "/")
+		if auth == "None" {
+			auth = ""
+		}
+		df := config.DefaultDFBit
+		if v := active.IPsecVPN(s.SA.Tunnel.Name); v != nil && v.DFBit != "" {
+			df = v.DFBit
+		}
+		sa := cli.IPsecSA{
+			ID: s.ID, VPN: s.SA.Tunnel.Name, Policy: s.SA.Tunnel.Policy, Version: "IKEv1",
+			Local: s.SA.Local, Remote: s.SA.Remote, Port: int(s.Port),
+			LocalID: s.SA.Tunnel.Local, RemoteID: s.SA.Tunnel.Remote,
+			Encryption: enc, EncBits: s.SA.Suite.KeyBits, Auth: auth, AuthLong: strings.ReplaceAll(alg.Authentication, "None", ""),
+			DFBit: df, Lifetime: s.ExpiresIn, SoftLife: s.ExpiresIn * 9 / 10, LifeKB: s.SA.LifetimeKB, ReplayWin: config.DefaultIPsecReplayWindow,
+			Negotiation: 1, In: cli.SA{SPI: s.SA.SPIIn}, Out: cli.SA{SPI: s.SA.SPIOut},
+			Events: []cli.TunnelEvent{{Time: s.Established, Text: "IPSec SA negotiation successfully completed", Count: 1}},
+		}
+		out = append(out, sa)
+	}
+	return out, nil
+}
+
+// IPsecStats sums or reads one SA pair's counters.
+func (d *Dataplane) IPsecStats(ctx context.Context, index int) (cli.IPsecStats, error) {
+	if d == nil {
+		return cli.IPsecStats{}, errNoDataplane
+	}
+	st, err := d.vpn.Statistics(ctx, index)
+	if err != nil {
+		return cli.IPsecStats{}, err
+	}
+	return cli.IPsecStats{EncryptedBytes: st.EncryptedBytes, DecryptedBytes: st.DecryptedBytes,
+		EncryptedPackets: st.EncryptedPackets, DecryptedPackets: st.DecryptedPackets,
+		ReplayErrors: st.ReplayErrors, ESPAuthFailures: st.AuthFailures}, nil
+}
