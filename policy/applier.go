@@ -23,6 +23,7 @@ import (
 type Applier struct {
 	conn *nftables.Conn
 	last *Ruleset
+	keys map[string]string // chain name -> chainKey, of last
 }
 
 // NewApplier returns an Applier that writes through c (see ConnOptions).
@@ -33,12 +34,13 @@ func (a *Applier) Reset() { a.last = nil }
 
 // Apply makes the table equal to r.
 func (a *Applier) Apply(ctx context.Context, r *Ruleset) error {
-	prev := a.last
-	a.last = nil // until this apply is known to have succeeded
+	prev, prevKeys := a.last, a.keys
+	a.last, a.keys = nil, nil // until this apply is known to have succeeded
+	keys := chainKeys(r)
 	diff := false
 	if prev != nil {
 		var err error
-		if diff, err = queueDiff(a.conn, prev, r); err != nil {
+		if diff, err = queueDiff(a.conn, prev, r, prevKeys, keys); err != nil {
 			return err
 		}
 	}
@@ -49,8 +51,17 @@ func (a *Applier) Apply(ctx context.Context, r *Ruleset) error {
 	} else if err := flush(ctx, a.conn, "updating table inet "+r.Table); err != nil {
 		return err
 	}
-	a.last = r
+	a.last, a.keys = r, keys
 	return nil
+}
+
+// chainKeys renders every chain's rules once, for comparison.
+func chainKeys(r *Ruleset) map[string]string {
+	m := make(map[string]string, len(r.Chains))
+	for _, c := range r.Chains {
+		m[c.Name] = chainKey(c)
+	}
+	return m
 }
 
 func setKey(s *Set) string {
@@ -71,7 +82,7 @@ func chainHead(c *Chain) string { return fmt.Sprintf("%s %d %s", c.Hook, c.Prior
 // queueDiff queues the batch that turns prev into next, or reports false
 // (queueing nothing) when only a full replace can do it. An error means a
 // partial batch is queued; the caller must not flush it.
-func queueDiff(c *nftables.Conn, prev, next *Ruleset) (bool, error) {
+func queueDiff(c *nftables.Conn, prev, next *Ruleset, prevKeys, nextKeys map[string]string) (bool, error) {
 	if prev.Table != next.Table {
 		return false, nil
 	}
@@ -165,7 +176,7 @@ func queueDiff(c *nftables.Conn, prev, next *Ruleset) (bool, error) {
 	// 3. Chains whose rules changed are flushed and refilled.
 	for _, ch := range next.Chains {
 		o := oldChains[ch.Name]
-		if o != nil && chainKey(o) == chainKey(ch) {
+		if o != nil && prevKeys[ch.Name] == nextKeys[ch.Name] {
 			continue
 		}
 		if o != nil {

@@ -210,7 +210,7 @@ func (c *compiler) forward(pols []config.ResolvedPolicy) error {
 	pairs := &Set{Name: "zone_pairs", Kind: VmapIfPair}
 	type pair struct {
 		name     string
-		policies [][]Rule // each policy's rules
+		policies []pairPolicy
 	}
 	var pairList []*pair
 	global := &Chain{Name: "global"}
@@ -244,7 +244,7 @@ func (c *compiler) forward(pols []config.ResolvedPolicy) error {
 				}
 			}
 		}
-		pr.policies = append(pr.policies, rules)
+		pr.policies = append(pr.policies, pairPolicy{p.Name, rules})
 	}
 	var pairChains []*Chain
 	for _, pr := range pairList {
@@ -276,32 +276,62 @@ func (c *compiler) forward(pols []config.ResolvedPolicy) error {
 	return nil
 }
 
-// blockPolicies is how many policies one chain of a large zone pair holds.
-// A pair with more is split into blocks that its chain jumps to in order;
-// accept, drop and reject end the walk inside a block, and a block without
-// a match returns, so first-match holds. Changing one policy then replaces
-// one block, not the whole pair (see Applier).
-const blockPolicies = 128
+// A zone pair with more than blockPolicies policies is split into block
+// chains that the pair's chain jumps to in order; accept, drop and reject
+// end the walk inside a block, and a block without a match returns, so
+// first-match holds. Block boundaries fall after policies whose name hashes
+// to 0 mod blockPolicies (and at the latest after maxBlockPolicies), and a
+// block is named after its first policy, so inserting, removing or changing
+// one policy rewrites one block and the pair's list of jumps, not the pair
+// (see Applier).
+const (
+	blockPolicies    = 128
+	maxBlockPolicies = 512
+)
+
+// pairPolicy is one policy's rules within its pair.
+type pairPolicy struct {
+	name  string
+	rules []Rule
+}
+
+func nameHash(s string) uint32 {
+	h := fnv.New32a()
+	h.Write([]byte(s))
+	return h.Sum32()
+}
 
 // blocks returns a pair's chain, preceded by its block chains if it has
 // more than blockPolicies policies.
-func blocks(name string, policies [][]Rule) []*Chain {
+func blocks(name string, policies []pairPolicy) []*Chain {
 	if len(policies) <= blockPolicies {
 		ch := &Chain{Name: name}
-		for _, r := range policies {
-			ch.Rules = append(ch.Rules, r...)
+		for _, p := range policies {
+			ch.Rules = append(ch.Rules, p.rules...)
 		}
 		return []*Chain{ch}
 	}
 	var out []*Chain
 	top := &Chain{Name: name}
-	for i := 0; i < len(policies); i += blockPolicies {
-		b := &Chain{Name: fmt.Sprintf("%s_%d", name, i/blockPolicies)}
-		for _, r := range policies[i:min(i+blockPolicies, len(policies))] {
-			b.Rules = append(b.Rules, r...)
+	var cur *Chain
+	n := 0
+	used := map[string]bool{}
+	for _, p := range policies {
+		if cur == nil {
+			bn := fmt.Sprintf("%s_%08x", name, nameHash(p.name))
+			for i := 2; used[bn]; i++ {
+				bn = fmt.Sprintf("%s_%08x_%d", name, nameHash(p.name), i)
+			}
+			used[bn] = true
+			cur = &Chain{Name: bn}
+			out = append(out, cur)
+			top.Rules = append(top.Rules, Rule{Stmts: []Stmt{Verdict{Kind: "jump", Chain: bn}}})
 		}
-		out = append(out, b)
-		top.Rules = append(top.Rules, Rule{Stmts: []Stmt{Verdict{Kind: "jump", Chain: b.Name}}})
+		cur.Rules = append(cur.Rules, p.rules...)
+		n++
+		if nameHash(p.name)%blockPolicies == 0 || n == maxBlockPolicies {
+			cur, n = nil, 0
+		}
 	}
 	return append(out, top)
 }
@@ -466,14 +496,15 @@ func appAlts(terms []config.AppTerm) []appAlt {
 	return out
 }
 
-// logPrefix names the policy and zones; the kernel appends addresses,
+// logPrefix names the policy (not its index: see policyRules) and zones;
+// the kernel appends addresses,
 // ports and protocol. Netfilter keeps at most 127 bytes.
 func logPrefix(p config.ResolvedPolicy) string {
 	from, to := p.From, p.To
 	if p.Global {
 		from, to = "global", "global"
 	}
-	s := fmt.Sprintf("palisade session-init policy=%s/%d from=%s to=%s action=%s ", p.Name, p.Index, from, to, p.Action)
+	s := fmt.Sprintf("palisade session-init policy=%s from=%s to=%s action=%s ", p.Name, from, to, p.Action)
 	if len(s) > 127 {
 		s = s[:127]
 	}
@@ -509,9 +540,11 @@ func (c *compiler) tunnelDirection(p config.ResolvedPolicy) (out, in bool) {
 
 // policyRules compiles one policy into adjacent rules of its chain.
 func (c *compiler) policyRules(p config.ResolvedPolicy, pre []Stmt) ([]Rule, error) {
-	comment := fmt.Sprintf("policy %s/%d %s->%s", p.Name, p.Index, p.From, p.To)
+	// Rules carry no policy index, so that inserting a policy leaves the
+	// rules of the others unchanged.
+	comment := fmt.Sprintf("policy %s %s->%s", p.Name, p.From, p.To)
 	if p.Global {
-		comment = fmt.Sprintf("policy %s/%d global", p.Name, p.Index)
+		comment = fmt.Sprintf("policy %s global", p.Name)
 	}
 	actions := []Stmt{CounterRef{c.ids[p.Index].Counter}}
 	if p.LogInit {
