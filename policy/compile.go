@@ -11,11 +11,11 @@
 //	  jump global                              global policies, if any
 //	chain pair_N: the pair's policies in order; the first matching rule ends
 //	  the walk with accept/drop/reject, so first-match holds; an address
-//	  list is one interval-set lookup, so a rule is a few set lookups
+//	  list is one interval-set lookup. Large pairs jump through blocks.
 //
 // The vmap means a packet never walks the policies of other zone pairs.
-// Permitted new sessions get ct mark = the policy's index, which is how
-// sessions are listed with their policy.
+// Permitted new sessions get a ct mark naming the policy, which is how
+// sessions are listed with their policy. README.md has the whole picture.
 package policy
 
 import (

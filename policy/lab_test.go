@@ -34,6 +34,9 @@ type lab struct {
 // no nft binary (needed for the listings the tests compare).
 func requireRoot(t testing.TB) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("system test: skipped with -short")
+	}
 	if os.Geteuid() != 0 {
 		t.Skip("system test: needs root for network namespaces and nftables")
 	}
