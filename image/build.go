@@ -196,6 +196,9 @@ func moduleRecords(k Kernel, names []string) (recs []Record, mods, missing []str
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("reading module %s: %w", m, err)
 		}
+		if data, err = StripModuleSignature(data); err != nil {
+			return nil, nil, nil, fmt.Errorf("module %s: %w", m, err)
+		}
 		recs = append(recs, File(path.Join(base, rel), 0o644, data))
 	}
 	var dep bytes.Buffer

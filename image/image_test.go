@@ -168,3 +168,21 @@ func TestDebName(t *testing.T) {
 		t.Error("debName of the kernel")
 	}
 }
+
+func TestStripModuleSignature(t *testing.T) {
+	body := []byte("\x7fELF module body")
+	sig := []byte("SIGNATURE-BYTES")
+	info := []byte{0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, byte(len(sig))}
+	signed := append(append(append(append([]byte{}, body...), sig...), info...), moduleSigMagic...)
+	got, err := StripModuleSignature(signed)
+	if err != nil || !bytes.Equal(got, body) {
+		t.Errorf("StripModuleSignature(signed) = %q, %v; want %q", got, err, body)
+	}
+	if got, err := StripModuleSignature(body); err != nil || !bytes.Equal(got, body) {
+		t.Errorf("StripModuleSignature(unsigned) = %q, %v; want it unchanged", got, err)
+	}
+	bad := append(append([]byte{}, info...), moduleSigMagic...)
+	if _, err := StripModuleSignature(bad); err == nil {
+		t.Error("StripModuleSignature accepted a signature longer than the file")
+	}
+}
