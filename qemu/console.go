@@ -77,6 +77,31 @@ func (c *console) expect(ctx context.Context, re *regexp.Regexp) (string, error)
 	}
 }
 
+// follow writes everything the guest printed, from the start, to w until ctx ends or the stream ends.
+func (c *console) follow(ctx context.Context, w io.Writer) error {
+	off := 0
+	for {
+		c.mu.Lock()
+		chunk := append([]byte(nil), c.buf[off:]...)
+		changed, streamErr := c.changed, c.err
+		c.mu.Unlock()
+		off += len(chunk)
+		if len(chunk) > 0 {
+			if _, err := w.Write(chunk); err != nil {
+				return err
+			}
+		}
+		if streamErr != nil {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
 func (c *console) output() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()

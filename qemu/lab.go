@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -126,7 +127,43 @@ func Start(ctx context.Context, topo Topology) (_ *Lab, err error) {
 			return nil, err
 		}
 	}
+	for _, hn := range plan.hostNets {
+		for _, r := range hn.Routes {
+			if _, err := ip(ctx, append([]string{"-n", l.netns[hn.Netns], "route", "add"}, strings.Fields(r)...)...); err != nil {
+				return nil, fmt.Errorf("host net %s: route %q: %w", hn.Netns, r, err)
+			}
+		}
+	}
+	for _, r := range topo.Routers {
+		ns, ok := l.netns[r]
+		if !ok {
+			return nil, fmt.Errorf("router %q is not a host net namespace", r)
+		}
+		if _, err := l.Exec(ctx, r, "sh", "-c", "echo 1 > /proc/sys/net/ipv4/ip_forward"); err != nil {
+			return nil, fmt.Errorf("router %s (%s): enabling forwarding: %w", r, ns, err)
+		}
+	}
 	return l, nil
+}
+
+// Command returns a command that runs name with args in the host net namespace called netns (its logical
+// name), through `ip netns exec`. Start it in the background (tcpdump, iperf3 -s) or Run it.
+func (l *Lab) Command(ctx context.Context, netns, name string, args ...string) *exec.Cmd {
+	ns := l.netns[netns]
+	if ns == "" {
+		ns = "unknown-netns-" + netns // ip netns exec fails, naming it
+	}
+	return exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", ns, name}, args...)...)
+}
+
+// Exec runs name with args in the host net namespace called netns and returns its combined output; the
+// error carries the output too.
+func (l *Lab) Exec(ctx context.Context, netns, name string, args ...string) (string, error) {
+	out, err := l.Command(ctx, netns, name, args...).CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("in %s: %s %s: %w: %s", netns, name, strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+	}
+	return string(out), nil
 }
 
 type plannedHostNet struct {
@@ -381,6 +418,9 @@ func (g *Guest) Write(p []byte) error {
 	}
 	return nil
 }
+
+// Follow copies everything the guest prints, from the start, to w until ctx ends or QEMU exits.
+func (g *Guest) Follow(ctx context.Context, w io.Writer) error { return g.con.follow(ctx, w) }
 
 // Output returns everything the guest has printed so far.
 func (g *Guest) Output() string { return g.con.output() }

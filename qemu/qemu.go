@@ -75,6 +75,9 @@ type HostNet struct {
 	Addrs []string
 	// Gateway, if set, becomes the namespace's default route.
 	Gateway string
+	// Routes are more routes in the namespace, in `ip route add` form: "10.100.22.0/24 via 172.16.23.1".
+	// They are added after every host net is attached, so a gateway may be on another host net's link.
+	Routes []string
 }
 
 // Topology is a set of boxes and the links between them.
@@ -82,6 +85,8 @@ type Topology struct {
 	Boxes    []Box
 	Wires    []Wire
 	HostNets []HostNet
+	// Routers are host net namespaces (logical names) that forward IPv4 between their links.
+	Routers []string
 	// Dir keeps console logs and copies of nothing else; "" means a new temporary directory that Close
 	// removes. Tests pass t.TempDir() so logs survive until the test's own cleanup.
 	Dir string

@@ -26,18 +26,23 @@ func requireVM(t testing.TB, b board.Board) {
 }
 
 // buildTestImage builds b's image with a test init (a package path relative to the repository root) into
-// a temporary directory, reusing the repository's download cache.
+// a temporary directory, reusing the repository's download cache. PALISADE_INIT_MODULE, if set, is another
+// checkout to build the init from (to benchmark a committed init while the working tree is being edited).
 func buildTestImage(t testing.TB, b board.Board, initPkg string) (kernel, initramfs string) {
 	t.Helper()
 	repo, err := filepath.Abs("..")
 	if err != nil {
 		t.Fatal(err)
 	}
+	module := repo
+	if m := os.Getenv("PALISADE_INIT_MODULE"); m != "" {
+		module = m
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	res, err := image.Build(ctx, image.Options{
 		Board:     b,
-		ModuleDir: repo,
+		ModuleDir: module,
 		Init:      initPkg,
 		CacheDir:  filepath.Join(repo, "cache"),
 		OutDir:    t.TempDir(),
