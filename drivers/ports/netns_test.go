@@ -14,6 +14,9 @@ import (
 // newNetns makes a fresh, unnamed network namespace and a handle in it; both go away with the test.
 func newNetns(t *testing.T) (*netlink.Handle, netns.NsHandle) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("system test (network namespace): skipped with -short")
+	}
 	if os.Geteuid() != 0 {
 		t.Skip("needs root for a network namespace")
 	}
