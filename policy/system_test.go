@@ -377,3 +377,40 @@ func TestSystemTextMatchesApply(t *testing.T) {
 		})
 	}
 }
+
+// TestSystemGlobalAndZoneless: with default-policy permit-all, a global
+// policy still denies what it matches, and an interface in no zone passes
+// nothing, as on an SRX.
+func TestSystemGlobalAndZoneless(t *testing.T) {
+	l := newLab(t, 3)
+	text := `
+set interfaces ge-0/0/0 unit 0 family inet address 10.1.0.1/24
+set interfaces ge-0/0/1 unit 0 family inet address 10.2.0.1/24
+set interfaces ge-0/0/2 unit 0 family inet address 10.3.0.1/24
+set security zones security-zone trust interfaces ge-0/0/0.0
+set security zones security-zone untrust interfaces ge-0/0/1.0
+set applications application tcp-8081 protocol tcp destination-port 8081
+set security policies global policy no-8081 match source-address any destination-address any application tcp-8081
+set security policies global policy no-8081 match from-zone trust
+set security policies global policy no-8081 then reject
+set security policies default-policy permit-all
+`
+	l.apply(compileLab(t, text).Ruleset)
+	tcpListen(t, l.hosts[1], 8080)
+	tcpListen(t, l.hosts[1], 8081)
+	tcpListen(t, l.hosts[2], 8080)
+	for _, tc := range []struct {
+		what      string
+		got, want outcome
+	}{
+		{"trust->untrust tcp 8080 (permit-all)", tcpProbe(l.hosts[0], hostAddr(1), 8080), passed},
+		{"trust->untrust tcp 8081 (global reject)", tcpProbe(l.hosts[0], hostAddr(1), 8081), refused},
+		{"trust->zoneless tcp 8080", tcpProbe(l.hosts[0], hostAddr(2), 8080), dropped},
+		{"zoneless->trust ping", pingProbe(l.hosts[2], hostAddr(0)), dropped},
+		{"zoneless->router ping", pingProbe(l.hosts[2], routerAddr(2)), dropped},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("%s: got %s, want %s", tc.what, tc.got, tc.want)
+		}
+	}
+}
