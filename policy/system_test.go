@@ -303,6 +303,8 @@ func TestSystemApplierDiff(t *testing.T) {
 	l := newLab(t, 3)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
+	// Someone else's table must survive every apply.
+	run(t, "ip", "netns", "exec", l.router, "nft", "add table inet other; add chain inet other c; add rule inet other c counter")
 	a := NewApplier(l.conn())
 	before := compileLab(t, labConfig("deny-web", "allow-web")).Ruleset
 	after := compileLab(t, labConfig("allow-web", "deny-web")+
@@ -324,8 +326,8 @@ func TestSystemApplierDiff(t *testing.T) {
 	if err := Delete(ctx, l.conn(), after.Table); err != nil {
 		t.Fatal(err)
 	}
-	if got := l.listRuleset(); strings.Contains(got, "palisade") {
-		t.Errorf("table still present after Delete:\n%s", got)
+	if got := l.listRuleset(); strings.Contains(got, "palisade") || !strings.Contains(got, "table inet other") {
+		t.Errorf("after Delete, want table other and no table palisade:\n%s", got)
 	}
 }
 
