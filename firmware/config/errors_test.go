@@ -99,6 +99,8 @@ func TestValidationErrors(t *testing.T) {
 			"t.set:7: set security address-book lab: address book lab is not attached to a zone; only the book named global may stand alone (set security address-book lab attach zone ZONE)"},
 		{"address-set member", "set security address-book global address-set s address nope\n",
 			"t.set:7: set security address-book global address-set s: address-set s: member nope is not defined in address book global"},
+		{"address-set cycle", "set security address-book global address-set s address lan\nset security address-book global address-set s address-set s\n",
+			"t.set:7: set security address-book global address-set s: address-set s contains itself"},
 		{"app without protocol", "set applications application a destination-port 80\n",
 			"t.set:7: set applications application a: application a needs a protocol"},
 		{"predefined app name", "set applications application junos-http protocol tcp\n",

@@ -233,6 +233,7 @@ type Index struct {
 	apps      map[string]*Application      // custom applications
 	appSets   map[string]*ApplicationSet   // custom sets
 	appCache  map[string][]AppTerm         // name -> terms
+	visiting  map[[2]string]bool           // sets being expanded, to stop at cycles
 }
 
 // NewIndex builds the index. It does not validate; Validate reports broken
@@ -242,7 +243,7 @@ func NewIndex(c *Config) *Index {
 		cfg: c, zoneOf: map[string]string{}, bookOf: map[string]string{},
 		books: map[string]*AddressBook{}, addrCache: map[[2]string][]netip.Prefix{},
 		apps: map[string]*Application{}, appSets: map[string]*ApplicationSet{},
-		appCache: map[string][]AppTerm{},
+		appCache: map[string][]AppTerm{}, visiting: map[[2]string]bool{},
 	}
 	for _, z := range c.ZoneList() {
 		for _, i := range z.Interfaces {
@@ -331,9 +332,12 @@ func (x *Index) bookAddresses(book, name string, depth int) ([]netip.Prefix, err
 	if p, ok := x.addrCache[[2]string{book, name}]; ok {
 		return p, nil
 	}
-	if depth > 16 {
-		return nil, fmt.Errorf("address-set %s nests too deep (a cycle?)", name)
+	key := [2]string{book, name}
+	if x.visiting[key] || depth > 16 {
+		return nil, fmt.Errorf("address-set %s contains itself", name)
 	}
+	x.visiting[key] = true
+	defer delete(x.visiting, key)
 	b := x.books[book]
 	if b == nil {
 		return nil, errNotInBook
@@ -372,9 +376,12 @@ func (x *Index) application(name string, depth int) ([]AppTerm, error) {
 	if t, ok := x.appCache[name]; ok {
 		return t, nil
 	}
-	if depth > 16 {
-		return nil, fmt.Errorf("application-set %s nests too deep (a cycle?)", name)
+	key := [2]string{"application", name}
+	if x.visiting[key] || depth > 16 {
+		return nil, fmt.Errorf("application-set %s contains itself", name)
 	}
+	x.visiting[key] = true
+	defer delete(x.visiting, key)
 	var out []AppTerm
 	switch {
 	case name == "any":
