@@ -103,14 +103,17 @@ type QEMU struct {
 // crc32c_generic comes first: ext4 metadata checksums and nf_tables (through libcrc32c) both look up "crc32c".
 func storageModules() []string { return []string{"crc32c_generic", "crc16", "mbcache", "jbd2", "ext4"} }
 
-// nftModules: nftables with conntrack, reject, log, limits and IPsec matching. nft_counter and nft_exthdr (TCP MSS)
-// are built into nf_tables in this kernel. nft_log needs a logger backend: nf_log_syslog.
+// nftModules: nftables with conntrack, reject, log, limits, named counters (objref) and IPsec matching.
+// nft_counter, nft_exthdr (TCP MSS), rt, range, lookup and the set backends are built into nf_tables in this
+// kernel. nft_log needs a logger backend: nf_log_syslog. A missing expression module shows as ENOENT when
+// the ruleset is applied.
 func nftModules() []string {
 	return []string{
 		"nft_ct",
 		"nft_reject_inet", "nft_reject_ipv4", "nft_reject_ipv6",
 		"nft_log", "nf_log_syslog",
 		"nft_limit",
+		"nft_objref",
 		"nft_xfrm",
 	}
 }
