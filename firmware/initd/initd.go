@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -23,7 +24,10 @@ import (
 // Run boots the box and runs its services forever.
 func Run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) error {
 	ring := NewRing(1000)
-	log := slog.New(slog.NewTextHandler(io.MultiWriter(stdout, ring), &slog.HandlerOptions{Level: slog.LevelInfo}))
+	// Log lines show on the console while the box boots; once the login
+	// prompt is up they go only to `show log messages`, as on Junos.
+	bootLog := &gate{w: stdout, open: true}
+	log := slog.New(slog.NewTextHandler(io.MultiWriter(bootLog, ring), &slog.HandlerOptions{Level: slog.LevelInfo}))
 	say := func(format string, a ...any) {
 		line := fmt.Sprintf(format, a...)
 		fmt.Fprintln(stdout, line)
@@ -46,6 +50,7 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) 
 		return err
 	}
 
+	bootLog.close()
 	tty := openConsole(box.Board.Console, stdin, stdout)
 	sys := &System{Box: box, Data: data, Log: ring, Announce: func(msg string) { fmt.Fprintf(tty, "\r\n%s\r\n", msg) }}
 	editor := cli.NewEditor(sys)
@@ -94,4 +99,26 @@ func reap(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// gate passes writes through until closed.
+type gate struct {
+	mu   sync.Mutex
+	w    io.Writer
+	open bool
+}
+
+func (g *gate) Write(p []byte) (int, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if !g.open {
+		return len(p), nil
+	}
+	return g.w.Write(p)
+}
+
+func (g *gate) close() {
+	g.mu.Lock()
+	g.open = false
+	g.mu.Unlock()
 }
