@@ -104,6 +104,11 @@ func Up(ctx context.Context, log *slog.Logger, say Say, stages func(*Box) []comm
 	}
 	log.Info("modules loaded", "ok", loaded, "requested", len(results))
 
+	// A router forwards.
+	if err := os.WriteFile("/proc/sys/net/ipv4/ip_forward", []byte("1"), 0o644); err != nil {
+		say("enabling IPv4 forwarding: %v", err)
+	}
+
 	h, err := netlink.NewHandle()
 	if err != nil {
 		return nil, fmt.Errorf("opening netlink: %w", err)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -29,6 +28,7 @@ import (
 // after interfaces and routes, and answers the CLI's questions about them.
 type Dataplane struct {
 	log     *slog.Logger
+	h       *netlink.Handle
 	nft     *nftables.Conn
 	applier *policy.Applier
 	vpn     *vpn.Daemon
@@ -58,7 +58,12 @@ func StartDataplane(ctx context.Context, h *netlink.Handle, log *slog.Logger) (*
 		log.Error("xfrm events: on-traffic tunnels and rekeys on kilobytes will not work", "err", err)
 		close(events)
 	}
-	d := &Dataplane{log: log, nft: nft, applier: policy.NewApplier(nft),
+	// Session timeouts (Junos defaults) and per-session counters are
+	// conntrack settings of the whole box.
+	if err := policy.WriteSysctls("/proc/sys", policy.ConntrackSysctls()); err != nil {
+		log.Warn("conntrack settings", "err", err)
+	}
+	d := &Dataplane{log: log, nft: nft, h: h, applier: policy.NewApplier(nft),
 		vpn: vpn.New(vpn.Options{Log: log.With("service", "ike"), Handle: h, Events: events})}
 	running := make(chan struct{})
 	go func() {
@@ -182,7 +187,7 @@ func (d *Dataplane) PolicyHits(ctx context.Context) ([]cli.PolicyHit, error) {
 func (d *Dataplane) conntrack() (*mdnetlink.Conn, error) { return policy.DialConntrack(-1) }
 
 // FlowSessions lists the kernel's sessions with the policy that made them.
-func (d *Dataplane) FlowSessions(_ context.Context, ifOf func(netip.Addr) string) ([]cli.FlowSession, error) {
+func (d *Dataplane) FlowSessions(_ context.Context) ([]cli.FlowSession, error) {
 	if d == nil {
 		return nil, errNoDataplane
 	}
@@ -195,6 +200,7 @@ func (d *Dataplane) FlowSessions(_ context.Context, ifOf func(netip.Addr) string
 	if err != nil {
 		return nil, err
 	}
+	ifOf := policy.RouteInterfaces(d.h, nil)
 	comp := d.current()
 	out := make([]cli.FlowSession, 0, len(ss))
 	for _, s := range ss {
@@ -229,6 +235,22 @@ func protoName(p uint8) string {
 		return "esp"
 	}
 	return strconv.Itoa(int(p))
+}
+
+// WatchSessions logs `then log session-close` lines until ctx ends.
+func (d *Dataplane) WatchSessions(ctx context.Context) error {
+	c, err := d.conntrack()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return policy.WatchClosedSessions(ctx, c, func(s policy.Session) {
+		if comp := d.current(); comp != nil {
+			if line, ok := policy.SessionCloseLog(s, comp); ok {
+				d.log.Info(line)
+			}
+		}
+	})
 }
 
 // ClearFlowSessions deletes every session.

@@ -64,6 +64,9 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) 
 			})
 		}},
 	}
+	if data != nil {
+		services = append(services, supervisor.Service{Name: "session log", Run: data.WatchSessions})
+	}
 	supervisor.Run(ctx, supervisor.Options{Log: log}, services...)
 	return nil
 }

@@ -304,26 +304,7 @@ func (s *System) PolicyHits(ctx context.Context) ([]cli.PolicyHit, error) {
 
 // FlowSessions lists sessions.
 func (s *System) FlowSessions(ctx context.Context) ([]cli.FlowSession, error) {
-	return s.Data.FlowSessions(ctx, s.interfaceOf)
-}
-
-// interfaceOf names the port whose subnet holds a, for session wings.
-func (s *System) interfaceOf(a netip.Addr) string {
-	for _, i := range s.Active().InterfaceList() {
-		for _, p := range s.Active().UnitAddresses(i.Name + ".0") {
-			if p.Masked().Contains(a) {
-				return i.Name + ".0"
-			}
-		}
-	}
-	for _, r := range s.Active().StaticRoutes() {
-		if p, err := netip.ParsePrefix(r.Prefix); err == nil && p.Contains(a) && len(r.NextHop) > 0 {
-			if nh, err := netip.ParseAddr(r.NextHop[0]); err == nil && nh != a {
-				return s.interfaceOf(nh)
-			}
-		}
-	}
-	return ""
+	return s.Data.FlowSessions(ctx)
 }
 
 // ClearFlowSessions clears sessions.
