@@ -104,11 +104,6 @@ func Up(ctx context.Context, log *slog.Logger, say Say, stages func(*Box) []comm
 	}
 	log.Info("modules loaded", "ok", loaded, "requested", len(results))
 
-	// A router forwards.
-	if err := os.WriteFile("/proc/sys/net/ipv4/ip_forward", []byte("1"), 0o644); err != nil {
-		say("enabling IPv4 forwarding: %v", err)
-	}
-
 	h, err := netlink.NewHandle()
 	if err != nil {
 		return nil, fmt.Errorf("opening netlink: %w", err)
@@ -140,6 +135,11 @@ func Up(ctx context.Context, log *slog.Logger, say Say, stages func(*Box) []comm
 	if err != nil {
 		say("applying the configuration failed: %v", err)
 		return box, nil
+	}
+	// Forwarding starts only once the firewall of the configuration is in:
+	// until then nothing crosses the box.
+	if err := os.WriteFile("/proc/sys/net/ipv4/ip_forward", []byte("1"), 0o644); err != nil {
+		say("enabling IPv4 forwarding: %v", err)
 	}
 	say("configuration applied: host %s", cfg.HostName("palisade"))
 	return box, nil

@@ -65,6 +65,16 @@ func StartDataplane(ctx context.Context, h *netlink.Handle, log *slog.Logger) (*
 	}
 	d := &Dataplane{log: log, nft: nft, h: h, applier: policy.NewApplier(nft),
 		vpn: vpn.New(vpn.Options{Log: log.With("service", "ike"), Handle: h, Events: events})}
+	// Until the first commit, the ruleset of an empty configuration drops
+	// everything that is not the box's own: addresses may come up before
+	// the configuration's policies are in.
+	closed, err := policy.Compile(&config.Config{}, policy.Options{KernelName: junosUnitKernelName})
+	if err == nil {
+		err = d.applier.Apply(ctx, closed.Ruleset)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("closing the box before the first commit: %w", err)
+	}
 	running := make(chan struct{})
 	go func() {
 		close(running)
