@@ -70,6 +70,8 @@ func login(t *testing.T, g *qemu.Guest, host string) {
 	t.Helper()
 	expect(t, g, 3*time.Minute, `login: $`)
 	g.Send("root")
+	expect(t, g, 30*time.Second, `Password:`)
+	g.Send("")
 	expect(t, g, 30*time.Second, regexp.QuoteMeta("root@"+host+"> "))
 }
 
