@@ -126,7 +126,13 @@ func Build(ctx context.Context, opts Options) (Result, error) {
 	}
 	res.KernelOut = filepath.Join(opts.OutDir, "kernel")
 	res.Initramfs = filepath.Join(opts.OutDir, "initramfs.cpio.gz")
-	kdata, err := os.ReadFile(k.Image)
+	kernelImage := k.Image
+	if b.QEMU != nil && b.QEMU.PVH {
+		if kernelImage, err = pvhKernel(ctx, k); err != nil {
+			return Result{}, fmt.Errorf("board %s: %w", b.Name, err)
+		}
+	}
+	kdata, err := os.ReadFile(kernelImage)
 	if err != nil {
 		return Result{}, fmt.Errorf("reading kernel image: %w", err)
 	}
@@ -137,8 +143,8 @@ func Build(ctx context.Context, opts Options) (Result, error) {
 		return Result{}, err
 	}
 	res.Size = int64(gz.Len())
-	manifest := fmt.Sprintf("board %s\narch %s\nkernel %s %s sha256 %s fallback %v release %s\ninit %s\ncommands %s\nmodules %s\nmissing %s\n",
-		b.Name, b.Arch, k.Package, k.Version, k.SHA256, k.Fallback, k.Release, opts.Init,
+	manifest := fmt.Sprintf("board %s\narch %s\nkernel %s %s sha256 %s fallback %v release %s\nkernel image %s\ninit %s\ncommands %s\nmodules %s\nmissing %s\n",
+		b.Name, b.Arch, k.Package, k.Version, k.SHA256, k.Fallback, k.Release, filepath.Base(kernelImage), opts.Init,
 		strings.Join(opts.Commands, " "), strings.Join(mods, " "), strings.Join(missing, " "))
 	if err := writeFileAtomic(filepath.Join(opts.OutDir, "manifest.txt"), []byte(manifest)); err != nil {
 		return Result{}, err

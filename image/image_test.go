@@ -3,6 +3,8 @@ package image
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
+	"encoding/binary"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -184,5 +186,37 @@ func TestStripModuleSignature(t *testing.T) {
 	bad := append(append([]byte{}, info...), moduleSigMagic...)
 	if _, err := StripModuleSignature(bad); err == nil {
 		t.Error("StripModuleSignature accepted a signature longer than the file")
+	}
+}
+
+// fakeBzImage lays out a bzImage: setup_sects real-mode sectors, then the protected-mode part with the
+// payload at payload_offset.
+func fakeBzImage(t *testing.T, payload []byte) []byte {
+	t.Helper()
+	const setupSects, payloadOffset = 3, 0x100
+	bz := make([]byte, (setupSects+1)*512+payloadOffset+len(payload)+64)
+	bz[0x1f1] = setupSects
+	copy(bz[0x202:], "HdrS")
+	binary.LittleEndian.PutUint32(bz[0x248:], payloadOffset)
+	binary.LittleEndian.PutUint32(bz[0x24c:], uint32(len(payload)))
+	copy(bz[(setupSects+1)*512+payloadOffset:], payload)
+	return bz
+}
+
+func TestVmlinuxGzip(t *testing.T) {
+	elf := []byte("\x7fELF\x02\x01\x01 a kernel")
+	var z bytes.Buffer
+	zw := gzip.NewWriter(&z)
+	zw.Write(elf)
+	zw.Close()
+	got, err := Vmlinux(context.Background(), fakeBzImage(t, z.Bytes()))
+	if err != nil || !bytes.Equal(got, elf) {
+		t.Errorf("Vmlinux = %q, %v; want %q", got, err, elf)
+	}
+	if _, err := Vmlinux(context.Background(), []byte("MZ not a kernel")); err == nil {
+		t.Error("Vmlinux accepted a file without a boot header")
+	}
+	if _, err := Vmlinux(context.Background(), fakeBzImage(t, []byte("BZh91AY&SY"))); err == nil {
+		t.Error("Vmlinux accepted an unsupported compression")
 	}
 }

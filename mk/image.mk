@@ -17,7 +17,7 @@ CONFIG ?=
 GO ?= go
 
 # Debian packages: build tools and what the VM and end-to-end tests use on the host.
-IMAGE_DEB_PACKAGES := ca-certificates dpkg apt iproute2 e2fsprogs cpio qemu-system-x86 qemu-system-arm \
+IMAGE_DEB_PACKAGES := ca-certificates dpkg apt iproute2 e2fsprogs cpio xz-utils qemu-system-x86 qemu-system-arm \
 	nftables tcpdump iperf3 iputils-ping
 
 .PHONY: deps image images kernel run run-print
