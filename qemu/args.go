@@ -2,16 +2,20 @@ package qemu
 
 import (
 	"fmt"
+	"os"
 	"strings"
 )
 
 // netdev is what one port of a box is plugged into.
 type netdev struct {
-	kind string // "" (unplugged), "udp" (a wire), "tap" (a host net)
+	kind string // "" (unplugged), "udp" (a wire), "tap" (a host net), "tapfd" (a host net, restarted)
 	// udp: this side's and the peer's 127.0.0.1 ports
 	local, remote int
 	// tap: the TAP device in the host namespace
 	tap string
+	// tapfd: an open TAP (see openTAP), passed to QEMU as file descriptor fd
+	file *os.File
+	fd   int
 }
 
 // NIC and disk PCI slots. Fixed slots make ge-0/0/N independent of the order of the other devices.
@@ -81,6 +85,8 @@ func qemuArgs(box Box, index int, ports []netdev, console []string) []string {
 			args = append(args, "-netdev", fmt.Sprintf("socket,id=%s,udp=127.0.0.1:%d,localaddr=127.0.0.1:%d", id, p.remote, p.local))
 		case "tap":
 			args = append(args, "-netdev", fmt.Sprintf("tap,id=%s,ifname=%s,script=no,downscript=no", id, p.tap))
+		case "tapfd":
+			args = append(args, "-netdev", fmt.Sprintf("tap,id=%s,fd=%d", id, p.fd))
 		default:
 			// Unplugged: a UDP socket sending to the discard port. (An empty hub makes QEMU warn.)
 			args = append(args, "-netdev", fmt.Sprintf("socket,id=%s,udp=127.0.0.1:9,localaddr=127.0.0.1:0", id))

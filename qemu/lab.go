@@ -31,7 +31,9 @@ type Lab struct {
 	dir      string
 	ownDir   bool
 	sockDir  string
+	runCtx   context.Context // guests' QEMUs run under it; Close cancels it
 	cancel   context.CancelFunc
+	attached []attachedNet // host nets whose TAP is in its namespace, for Restart
 	closeMu  sync.Mutex
 	closed   bool
 	closeErr error
@@ -47,6 +49,9 @@ type Guest struct {
 	started time.Time
 	exited  chan struct{} // closed when QEMU has exited; waitErr is set then
 	waitErr error
+	index   int      // position in the topology: the MACs and the console socket follow it
+	ports   []netdev // as planned, for Restart
+	sock    string   // the console's unix socket
 }
 
 // StartT starts topo for a test: it fails the test if that does not work, closes the lab in t.Cleanup, and
@@ -93,7 +98,7 @@ func Start(ctx context.Context, topo Topology) (_ *Lab, err error) {
 		return nil, err
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
-	l := &Lab{netns: map[string]string{}, dir: topo.Dir, cancel: cancel}
+	l := &Lab{netns: map[string]string{}, dir: topo.Dir, runCtx: runCtx, cancel: cancel}
 	defer func() {
 		if err != nil {
 			l.Close()
@@ -291,7 +296,9 @@ func (l *Lab) startGuest(ctx, runCtx context.Context, box Box, index int, ports 
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // no QEMU outlives a crashed harness
-	g := &Guest{Box: box, cmd: cmd, log: log, args: append([]string{box.Board.QEMU.Binary}, args...), exited: make(chan struct{})}
+	cmd.ExtraFiles = extraFiles(ports)
+	g := &Guest{Box: box, cmd: cmd, log: log, args: append([]string{box.Board.QEMU.Binary}, args...), exited: make(chan struct{}),
+		index: index, ports: ports, sock: sock}
 	g.started = time.Now()
 	if err := cmd.Start(); err != nil {
 		cancel()
@@ -530,6 +537,7 @@ func (l *Lab) attachHostNet(ctx context.Context, hn plannedHostNet) error {
 			l.taps = removeString(l.taps, hn.tap) // it goes away with the namespace now
 		}
 	}
+	l.attached = append(l.attached, attachedNet{tap: hn.tap, netns: ns, ifname: ifname})
 	return nil
 }
 
