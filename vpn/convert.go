@@ -41,7 +41,8 @@ func ikeHash(s string) (ikecrypto.HashAlg, error) {
 
 func dhGroup(s string) (ikecrypto.Group, error) {
 	var n int
-	if _, err := fmt.Sscanf(s, "group%d", &n); err == nil && ikecrypto.Group(n).Valid() && s == fmt.Sprintf("group%d", n) {
+	// Group 31 (curve25519) exists for IKEv2 only (RFC 8031).
+	if _, err := fmt.Sscanf(s, "group%d", &n); err == nil && ikecrypto.Group(n).Valid() && n != int(ikecrypto.Curve25519) && s == fmt.Sprintf("group%d", n) {
 		return ikecrypto.Group(n), nil
 	}
 	return 0, fmt.Errorf("dh-group %q is not supported (group2, group5, group14, group15, group16, group19, group20, group21)", s)

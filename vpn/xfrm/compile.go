@@ -117,6 +117,8 @@ func kernelAlgs(s ikecrypto.ESPSuite) (crypt, auth string, err error) {
 		crypt = "cbc(des3_ede)"
 	case ikecrypto.ESPAESGCM16:
 		return "rfc4106(gcm(aes))", "", nil
+	case ikecrypto.ESPChaCha20Poly1305:
+		return "rfc7539esp(chacha20,poly1305)", "", nil
 	}
 	auth = map[ikecrypto.ESPAuth]string{
 		ikecrypto.AuthHMACSHA1:   "hmac(sha1)",

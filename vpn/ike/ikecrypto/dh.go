@@ -21,6 +21,8 @@ const (
 	ECP256   Group = 19
 	ECP384   Group = 20
 	ECP521   Group = 21
+	// Curve25519 is RFC 8031's group 31 (IKEv2 only).
+	Curve25519 Group = 31
 )
 
 func (g Group) String() string { return fmt.Sprintf("DH-group-%d", uint16(g)) }
@@ -56,6 +58,8 @@ func (g Group) curve() ecdh.Curve {
 		return ecdh.P384()
 	case ECP521:
 		return ecdh.P521()
+	case Curve25519:
+		return ecdh.X25519()
 	}
 	return nil
 }
@@ -82,6 +86,8 @@ func (g Group) PublicLen() int {
 		return 96
 	case ECP521:
 		return 132
+	case Curve25519:
+		return 32
 	}
 	return 0
 }
@@ -113,9 +119,12 @@ func (g Group) GenerateKey(rand io.Reader) (*DHKey, error) {
 	}
 	c := g.curve()
 	if c == nil {
-		return nil, fmt.Errorf("DH group %d is not supported (2, 5, 14, 15, 16, 19, 20, 21)", uint16(g))
+		return nil, fmt.Errorf("DH group %d is not supported (2, 5, 14, 15, 16, 19, 20, 21, 31)", uint16(g))
 	}
 	n := g.PublicLen() / 2
+	if g == Curve25519 {
+		n = 32 // any 32 bytes are a valid X25519 scalar (RFC 7748 5 clamps them)
+	}
 	for range 100 {
 		buf := make([]byte, n)
 		if _, err := io.ReadFull(rand, buf); err != nil {
@@ -128,7 +137,11 @@ func (g Group) GenerateKey(rand io.Reader) (*DHKey, error) {
 		if err != nil {
 			continue // zero or not below the order: draw again
 		}
-		return &DHKey{group: g, ec: k, public: k.PublicKey().Bytes()[1:]}, nil
+		pub := k.PublicKey().Bytes()
+		if g != Curve25519 {
+			pub = pub[1:] // KE carries x | y without the SEC1 0x04 prefix (RFC 5903 7)
+		}
+		return &DHKey{group: g, ec: k, public: pub}, nil
 	}
 	return nil, fmt.Errorf("generating %v key: no valid scalar in 100 draws", g)
 }
@@ -154,7 +167,11 @@ func (k *DHKey) SharedSecret(peer []byte) ([]byte, error) {
 		s := new(big.Int).Exp(y, k.x, p)
 		return s.FillBytes(make([]byte, len(peer))), nil
 	}
-	pub, err := k.group.curve().NewPublicKey(append([]byte{4}, peer...))
+	enc := peer
+	if k.group != Curve25519 {
+		enc = append([]byte{4}, peer...)
+	}
+	pub, err := k.group.curve().NewPublicKey(enc)
 	if err != nil {
 		return nil, fmt.Errorf("%v peer public value: %w", k.group, err)
 	}

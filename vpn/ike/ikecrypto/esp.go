@@ -10,6 +10,8 @@ const (
 	ESP3DES     ESPCipher = 3
 	ESPAESCBC   ESPCipher = 12
 	ESPAESGCM16 ESPCipher = 20 // 16-byte ICV; the 8- and 12-byte variants are not offered
+	// ESPChaCha20Poly1305 is RFC 7634's transform, IKEv2 only (it has no IPsec DOI value).
+	ESPChaCha20Poly1305 ESPCipher = 28
 )
 
 const (
@@ -89,17 +91,18 @@ func (s ESPSuite) Validate() error {
 	case s.Cipher == ESPAESCBC && okKey && s.Auth.KeyLen() > 0:
 	case s.Cipher == ESP3DES && s.KeyBits == 192 && s.Auth.KeyLen() > 0:
 	case s.Cipher == ESPAESGCM16 && (s.KeyBits == 128 || s.KeyBits == 256) && s.Auth == AuthNone:
+	case s.Cipher == ESPChaCha20Poly1305 && s.KeyBits == 256 && s.Auth == AuthNone:
 	default:
-		return fmt.Errorf("ESP suite %v is not supported (aes-cbc 128/192/256 or 3des with hmac-sha1/sha2, or aes-gcm 128/256 without auth)", s)
+		return fmt.Errorf("ESP suite %v is not supported (aes-cbc 128/192/256 or 3des with hmac-sha1/sha2, or aes-gcm 128/256 or chacha20-poly1305 without auth)", s)
 	}
 	return nil
 }
 
 // IsAEAD reports whether the cipher is combined mode.
-func (s ESPSuite) IsAEAD() bool { return s.Cipher == ESPAESGCM16 }
+func (s ESPSuite) IsAEAD() bool { return s.Cipher == ESPAESGCM16 || s.Cipher == ESPChaCha20Poly1305 }
 
 // EncKeyLen returns the encryption key length in bytes, including the 4-byte
-// salt for GCM (RFC 4106 8.1).
+// salt of the AEAD ciphers (RFC 4106 8.1, RFC 7634 2).
 func (s ESPSuite) EncKeyLen() int {
 	if s.IsAEAD() {
 		return s.KeyBits/8 + saltLenGCM
@@ -130,6 +133,8 @@ func (s ESPSuite) String() string {
 		enc = fmt.Sprintf("aes-gcm-%d", s.KeyBits)
 	case ESP3DES:
 		enc = "3des-cbc"
+	case ESPChaCha20Poly1305:
+		enc = "chacha20-poly1305"
 	default:
 		enc = fmt.Sprintf("esp(%d)", uint8(s.Cipher))
 	}
