@@ -574,6 +574,7 @@ func (e *Engine) tickSA(sa *ikeSA, now time.Time) {
 			return
 		}
 		if p.cfg.DPDInterval > 0 && idle && now.Sub(sa.lastHeard) >= p.cfg.DPDInterval {
+			e.env.Log.Debug("sending liveness check", "gateway", p.cfg.Name)
 			e.enqueue(sa, &request{exch: Informational, what: "liveness check", build: func() ([]Payload, bool) { return nil, true },
 				onResponse: func(Header, []Payload) {}})
 			if t := p.cfg.DPDThreshold; t > 0 && sa.outReq != nil {
