@@ -26,6 +26,9 @@ func DefaultCommands() []string {
 //
 // u-root runs inside its own module (from the module cache), so its commands need not be in our go.mod.
 func urootBusybox(ctx context.Context, cacheDir, arch string, cmds []string, logf func(string, ...any)) ([]Record, error) {
+	if len(cmds) == 0 {
+		return nil, nil // u-root given no commands would build its whole core set
+	}
 	goVersion, err := command(ctx, "", nil, "go", "env", "GOVERSION")
 	if err != nil {
 		return nil, fmt.Errorf("finding the Go version: %w", err)
