@@ -405,6 +405,9 @@ func (l *Lab) Close() error {
 // Expect waits until the guest's console shows a match for re after the previous match, and returns the
 // output from there up to the end of the match. It fails when ctx ends or QEMU exits first; the error
 // carries the unmatched console output.
+//
+// Output arrives in pieces and re is tried on every piece: a pattern that ends in a variable part must say
+// where it ends (`on (\S+)\r?\n`, not `on (\S+)`), or it may match half a word.
 func (g *Guest) Expect(ctx context.Context, re *regexp.Regexp) (string, error) {
 	out, err := g.con.expect(ctx, re)
 	if err != nil {

@@ -62,7 +62,7 @@ func (w testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-var helloLine = regexp.MustCompile(`palisade-hello: init running on (\S+)`)
+var helloLine = regexp.MustCompile(`palisade-hello: init running on (\S+)\r?\n`)
 
 func TestVMHello(t *testing.T) {
 	for _, name := range []string{"qemu-x86_64", "qemu-arm64"} {
