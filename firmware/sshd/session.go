@@ -31,8 +31,8 @@ type (
 // channel is closed, and runs the CLI once "shell" or "exec" asks for it.
 func (s *Server) serveSession(ctx context.Context, log *slog.Logger, user string, ch ssh.Channel, reqs <-chan *ssh.Request) {
 	ctx, cancel := context.WithCancel(ctx)
-	var run sync.WaitGroup
-	defer run.Wait()
+	var running sync.WaitGroup
+	defer running.Wait()
 	defer cancel()
 	defer ch.Close()
 
@@ -52,12 +52,13 @@ func (s *Server) serveSession(ctx context.Context, log *slog.Logger, user string
 	}
 	// start runs fn in its own goroutine, so that this one goes on
 	// answering window-change while the CLI runs; the library stalls
-	// the channel if its requests are not read.
+	// the channel if its requests are not read. The caller has replied
+	// to the request already: a CLI that ends at once must not close the
+	// channel before the client has its "yes".
 	start := func(what string, fn func() error, errToClient bool) {
-		started = true
-		run.Add(1)
+		running.Add(1)
 		go func() {
-			defer run.Done()
+			defer running.Done()
 			var status uint32
 			if err := fn(); err != nil {
 				status = 1
@@ -77,6 +78,11 @@ func (s *Server) serveSession(ctx context.Context, log *slog.Logger, user string
 	// connection ends.
 	for req := range reqs {
 		ok := false
+		var (
+			cli         func() error // set when the request starts the CLI
+			what        string
+			errToClient bool
+		)
 		switch req.Type {
 		case "pty-req":
 			var p ptyReq
@@ -94,19 +100,23 @@ func (s *Server) serveSession(ctx context.Context, log *slog.Logger, user string
 		case "shell":
 			if !started && s.Session != nil {
 				t := term
-				start("shell", func() error { return s.Session(ctx, ch, user, t, winch) }, false)
-				ok = true
+				cli = func() error { return s.Session(ctx, ch, user, t, winch) }
+				what = "shell"
 			}
 		case "exec":
 			var e execReq
 			if ssh.Unmarshal(req.Payload, &e) == nil && !started && s.Exec != nil {
 				log.Info("ssh exec", "command", e.Command)
-				start("exec", func() error { return s.Exec(ctx, ch, user, e.Command) }, true)
-				ok = true
+				cli = func() error { return s.Exec(ctx, ch, user, e.Command) }
+				what, errToClient = "exec", true
 			}
 		}
 		// "env", "subsystem" (sftp), "x11-req", agent forwarding and
 		// signals are refused: the CLI is the only thing served.
-		req.Reply(ok, nil)
+		req.Reply(ok || cli != nil, nil)
+		if cli != nil {
+			started = true
+			start(what, cli, errToClient)
+		}
 	}
 }

@@ -247,17 +247,19 @@ func TestShell(t *testing.T) {
 	s := passwordServer(t)
 	s.Session = func(ctx context.Context, ch io.ReadWriter, user, term string, winch <-chan WindowSize) error {
 		c := call{user: user, term: term}
-		next := func() bool {
+		next := func() error {
 			select {
 			case w := <-winch:
 				c.sizes = append(c.sizes, w)
-				return true
+				return nil
 			case <-ctx.Done():
-				return false
+				return ctx.Err()
+			case <-time.After(10 * time.Second):
+				return errors.New("no window size within 10s")
 			}
 		}
-		if !next() {
-			return ctx.Err()
+		if err := next(); err != nil {
+			return err
 		}
 		io.WriteString(ch, "root@palisade> ")
 		line, err := bufio.NewReader(ch).ReadString('\r')
@@ -267,8 +269,8 @@ func TestShell(t *testing.T) {
 		c.line = strings.TrimSuffix(line, "\r")
 		// The window-change was sent before the line, but it is
 		// answered on another goroutine than the data is read on.
-		if !next() {
-			return ctx.Err()
+		if err := next(); err != nil {
+			return err
 		}
 		fmt.Fprintf(ch, "\r\nyou typed %q\r\n", c.line)
 		calls <- c
@@ -287,15 +289,28 @@ func TestShell(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out bytes.Buffer
-	sess.Stdout = &out
+	stdout, err := sess.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := sess.Shell(); err != nil {
 		t.Fatalf("shell: %v", err)
+	}
+	// Resize only once the prompt shows that Session has read the
+	// first size; before that the new size would replace the old one
+	// in winch, which is right for a terminal but not what is tested.
+	prompt := make([]byte, len("root@palisade> "))
+	if _, err := io.ReadFull(stdout, prompt); err != nil {
+		t.Fatalf("reading the prompt: %v", err)
 	}
 	if err := sess.WindowChange(50, 132); err != nil {
 		t.Fatalf("window-change: %v", err)
 	}
 	io.WriteString(in, "show security zones\r")
+	rest, err := io.ReadAll(stdout)
+	if err != nil {
+		t.Fatalf("reading the output: %v", err)
+	}
 	if err := sess.Wait(); err != nil {
 		t.Fatalf("session: %v", err)
 	}
@@ -304,7 +319,7 @@ func TestShell(t *testing.T) {
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("Session saw %+v, want %+v", got, want)
 	}
-	if got, want := out.String(), "root@palisade> \r\nyou typed \"show security zones\"\r\n"; got != want {
+	if got, want := string(prompt)+string(rest), "root@palisade> \r\nyou typed \"show security zones\"\r\n"; got != want {
 		t.Errorf("client read %q, want %q", got, want)
 	}
 }
