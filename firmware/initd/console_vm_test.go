@@ -95,9 +95,8 @@ func TestVMConsole(t *testing.T) {
 		start := time.Now()
 		expect(t, g, 3*time.Minute, `Commit was not confirmed; automatic rollback complete`)
 		t.Logf("rolled back %.0f s after the confirmed commit", time.Since(start).Seconds())
-		g.Send("exit")
-		g.Send("yes")
-		g.Send("")
+		// The prompt names the host of the running configuration again.
+		cmd(t, g, "SRX1", ">", "exit")
 		out = cmd(t, g, "SRX1", ">", "show configuration system")
 		if !strings.Contains(out, "host-name SRX1") {
 			t.Errorf("after the rollback the host name is not SRX1:\n%s", out)
