@@ -466,8 +466,18 @@ func TestCancel(t *testing.T) {
 	s := passwordServer(t)
 	s.Session = func(ctx context.Context, ch io.ReadWriter, user, term string, winch <-chan WindowSize) error {
 		close(entered)
-		_, err := io.ReadAll(ch) // ends when the connection is closed
-		sessionErr <- errors.Join(err, ctx.Err())
+		// Ends when the connection is closed, which may be seen
+		// before ctx is: both follow the cancel.
+		if _, err := io.ReadAll(ch); err != nil {
+			sessionErr <- err
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			sessionErr <- ctx.Err()
+		case <-time.After(10 * time.Second):
+			sessionErr <- errors.New("ctx not done 10s after the connection closed")
+		}
 		return ctx.Err()
 	}
 	addr, stop := start(t, s)
@@ -483,6 +493,11 @@ func TestCancel(t *testing.T) {
 	defer raw.Close()
 
 	sess := mustSession(t, c)
+	// Without a stdin pipe the client sends EOF at once, and Session
+	// would return before the server is stopped.
+	if _, err := sess.StdinPipe(); err != nil {
+		t.Fatal(err)
+	}
 	if err := sess.Shell(); err != nil {
 		t.Fatalf("shell: %v", err)
 	}
