@@ -33,7 +33,8 @@ import (
 )
 
 // WindowSize is a terminal size in characters, from "pty-req" and
-// "window-change".
+// "window-change". Zero means the client does not know (ssh -tt with
+// stdin not a terminal sends 0x0); the CLI should then keep its default.
 type WindowSize struct {
 	Cols, Rows int
 }
