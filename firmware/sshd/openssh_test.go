@@ -62,17 +62,16 @@ func TestOpenSSHClient(t *testing.T) {
 	addr, _ := start(t, s)
 	_, port, _ := net.SplitHostPort(addr)
 
-	run := func(stdin string, args ...string) string {
+	run := func(stdin string, env []string, args ...string) string {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		cmd := exec.CommandContext(ctx, sshBin, append([]string{
-			"-F", "/dev/null", "-p", port, "-i", keyFile,
-			"-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
+			"-F", "/dev/null", "-p", port, "-i", keyFile, "-o", "IdentitiesOnly=yes",
 			"-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
 			"-o", "LogLevel=ERROR",
 		}, args...)...)
-		cmd.Env = append(os.Environ(), "TERM=vt220")
+		cmd.Env = append(append(os.Environ(), "TERM=vt220"), env...)
 		cmd.Stdin = strings.NewReader(stdin)
 		out, err := cmd.CombinedOutput()
 		if err != nil {
@@ -81,12 +80,23 @@ func TestOpenSSHClient(t *testing.T) {
 		return string(out)
 	}
 
-	if got, want := run("", "root@127.0.0.1", "show", "version"), "root ran show version\n"; got != want {
+	batch := []string{"-o", "BatchMode=yes"}
+	if got, want := run("", nil, append(batch, "root@127.0.0.1", "show", "version")...), "root ran show version\n"; got != want {
 		t.Errorf("ssh exec: got %q, want %q", got, want)
+	}
+	// A password, typed by an askpass program since there is no terminal.
+	askpass := filepath.Join(dir, "askpass")
+	if err := os.WriteFile(askpass, []byte("#!/bin/sh\necho juniper123\n"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	got := run("", []string{"SSH_ASKPASS=" + askpass, "SSH_ASKPASS_REQUIRE=force", "DISPLAY=:0"},
+		"-o", "PubkeyAuthentication=no", "-o", "NumberOfPasswordPrompts=1", "root@127.0.0.1", "show", "route")
+	if want := "root ran show route\n"; got != want {
+		t.Errorf("ssh exec with a password: got %q, want %q", got, want)
 	}
 	// -tt asks for a pty although stdin is not a terminal, whose size
 	// the client then does not know.
-	got := run("show route\r", "-tt", "root@127.0.0.1")
+	got = run("show route\r", nil, append(batch, "-tt", "root@127.0.0.1")...)
 	if want := `root on vt220 0x0 typed "show route"`; !strings.Contains(got, want) {
 		t.Errorf("ssh shell: got %q, want it to contain %q", got, want)
 	}
