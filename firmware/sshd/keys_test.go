@@ -42,6 +42,8 @@ func TestParseAuthorizedKeysErrors(t *testing.T) {
 		{"ssh-ed25519 AAAAnotbase64!", "SSH public key 2"},
 		{`from="10.0.0.0/8" ` + ed25519Line, "options (from=\"10.0.0.0/8\") are not supported"},
 		{ed25519Line + "\n" + rsaLine, "more than one key"},
+		// x/crypto checks the name against the data, as OpenSSH does.
+		{"ssh-rsa" + strings.TrimPrefix(ed25519Line, "ssh-ed25519"), "SSH public key 2"},
 	} {
 		keys, err := ParseAuthorizedKeys([]string{rsaLine, tc.line})
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
