@@ -95,4 +95,3 @@ func (c countingTransport) Send(d Datagram) error {
 	c.f(d)
 	return c.Transport.Send(d)
 }
-

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/palisade/palisade/vpn/ike/internal/swtest"
 	"github.com/palisade/palisade/vpn/ike/ikev1"
+	"github.com/palisade/palisade/vpn/ike/internal/swtest"
 )
 
 // TestStrongSwanInterop negotiates IKEv2 with a real strongSwan (charon with
