@@ -28,6 +28,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/palisade/palisade/drivers/ports"
 	"github.com/palisade/palisade/firmware/config"
 )
 
@@ -44,23 +45,9 @@ type Options struct {
 	KernelName func(unit string) (string, error)
 }
 
-// KernelName is the firmware's naming: ge-0/0/1.0 is the link "ge-0-0-1"
-// (Linux names cannot hold '/'). Units other than 0 would be VLAN
-// sub-interfaces, which are not implemented.
-func KernelName(unit string) (string, error) {
-	name, u, ok := strings.Cut(unit, ".")
-	if !ok {
-		u = "0"
-	}
-	if u != "0" {
-		return "", fmt.Errorf("interface %s: only unit 0 is implemented", unit)
-	}
-	k := strings.ReplaceAll(name, "/", "-")
-	if len(k) > 15 {
-		return "", fmt.Errorf("interface %s: kernel name %s is longer than 15 bytes", unit, k)
-	}
-	return k, nil
-}
+// KernelName is the firmware's naming of logical interfaces
+// (drivers/ports): ge-0/0/1.0 is the link "ge-0-0-1".
+func KernelName(unit string) (string, error) { return ports.UnitKernelName(unit) }
 
 // MapKernelNames returns a KernelName function backed by a map, for tests
 // and boards whose links are named otherwise.

@@ -2,20 +2,15 @@ package policy
 
 import (
 	"net/netip"
-	"strings"
 
 	"github.com/vishvananda/netlink"
+
+	"github.com/palisade/palisade/drivers/ports"
 )
 
 // JunosName inverts KernelName: "ge-0-0-1" is "ge-0/0/1.0". Other names
 // are returned unchanged.
-func JunosName(kernel string) string {
-	rest, ok := strings.CutPrefix(kernel, "ge-")
-	if !ok || strings.Count(rest, "-") != 2 {
-		return kernel
-	}
-	return "ge-" + strings.ReplaceAll(rest, "-", "/") + ".0"
-}
+func JunosName(kernel string) string { return ports.UnitName(kernel) }
 
 // RouteInterfaces returns an AnnotateInterfaces resolver that asks the
 // routing table of h's namespace which interface leads to an address, and

@@ -40,3 +40,27 @@ func JunosName(kernelName string) (string, bool) {
 	}
 	return fmt.Sprintf("%s-%s/%s/%s", m[1], m[2], m[3], m[4]), true
 }
+
+// UnitKernelName returns the kernel link of a logical interface: unit 0 of a port is the port's link itself
+// ("ge-0/0/1.0" or "ge-0/0/1" -> "ge-0-0-1"). Other units would be VLAN sub-interfaces, which are not
+// implemented. Linux limits link names to 15 bytes.
+func UnitKernelName(unit string) (string, error) {
+	name, u, ok := strings.Cut(unit, ".")
+	if ok && u != "0" {
+		return "", fmt.Errorf("interface %s: only unit 0 is implemented", unit)
+	}
+	k := KernelName(name)
+	if len(k) > 15 {
+		return "", fmt.Errorf("interface %s: kernel name %s is longer than 15 bytes", unit, k)
+	}
+	return k, nil
+}
+
+// UnitName returns the logical interface (unit 0) carried by a kernel link: "ge-0-0-1" -> "ge-0/0/1.0".
+// Links that are not ports are returned unchanged.
+func UnitName(kernelName string) string {
+	if j, ok := JunosName(kernelName); ok {
+		return j + ".0"
+	}
+	return kernelName
+}

@@ -104,3 +104,20 @@ func TestLessDevicePath(t *testing.T) {
 		}
 	}
 }
+
+func TestUnitNames(t *testing.T) {
+	for unit, want := range map[string]string{"ge-0/0/1.0": "ge-0-0-1", "ge-0/0/12": "ge-0-0-12"} {
+		if got, err := UnitKernelName(unit); err != nil || got != want {
+			t.Errorf("UnitKernelName(%s) = %s, %v; want %s", unit, got, err, want)
+		}
+	}
+	if _, err := UnitKernelName("ge-0/0/1.5"); err == nil {
+		t.Error("unit 5 must be refused")
+	}
+	if got := UnitName("ge-0-0-3"); got != "ge-0/0/3.0" {
+		t.Errorf("UnitName: got %s", got)
+	}
+	if got := UnitName("lo"); got != "lo" {
+		t.Errorf("UnitName(lo): got %s", got)
+	}
+}

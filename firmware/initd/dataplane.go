@@ -37,15 +37,6 @@ type Dataplane struct {
 	compiled *policy.Compiled // of the running configuration
 }
 
-// junosUnitKernelName maps ge-0/0/1.0 to the kernel's link name.
-func junosUnitKernelName(unit string) (string, error) {
-	name, u, ok := strings.Cut(unit, ".")
-	if ok && u != "0" {
-		return "", fmt.Errorf("interface %s: only unit 0 is implemented", unit)
-	}
-	return ports.KernelName(name), nil
-}
-
 // StartDataplane opens the kernel handles and starts the VPN daemon; the
 // daemon runs until ctx ends, then removes everything it installed.
 func StartDataplane(ctx context.Context, h *netlink.Handle, log *slog.Logger) (*Dataplane, error) {
@@ -68,7 +59,7 @@ func StartDataplane(ctx context.Context, h *netlink.Handle, log *slog.Logger) (*
 	// Until the first commit, the ruleset of an empty configuration drops
 	// everything that is not the box's own: addresses may come up before
 	// the configuration's policies are in.
-	closed, err := policy.Compile(&config.Config{}, policy.Options{KernelName: junosUnitKernelName})
+	closed, err := policy.Compile(&config.Config{}, policy.Options{KernelName: ports.UnitKernelName})
 	if err == nil {
 		err = d.applier.Apply(ctx, closed.Ruleset)
 	}
@@ -89,7 +80,7 @@ func StartDataplane(ctx context.Context, h *netlink.Handle, log *slog.Logger) (*
 // FirewallStage compiles zones and policies and loads them in one batch.
 func (d *Dataplane) FirewallStage() commit.Stage {
 	return commit.StageFunc{StageName: "security policies", Fn: func(ctx context.Context, c *config.Config) error {
-		comp, err := policy.Compile(c, policy.Options{KernelName: junosUnitKernelName})
+		comp, err := policy.Compile(c, policy.Options{KernelName: ports.UnitKernelName})
 		if err != nil {
 			return err
 		}
