@@ -213,7 +213,7 @@ func (s *Server) config() (serverConfig, error) {
 			// only membership is decided. Public keys are not secret,
 			// so a plain comparison is fine.
 			for _, k := range s.AuthorizedKeys() {
-				if k != nil && k.Type() == key.Type() && string(k.Marshal()) == string(key.Marshal()) {
+				if k != nil && string(k.Marshal()) == string(key.Marshal()) {
 					return &ssh.Permissions{Extensions: map[string]string{
 						extMethod: "publickey",
 						extKey:    ssh.FingerprintSHA256(key),
@@ -248,7 +248,11 @@ func (s *Server) serveConn(ctx context.Context, cfg serverConfig, nc net.Conn) {
 	}
 	nc.SetDeadline(time.Time{})
 	log = log.With("user", sc.User())
-	log.Info("ssh login", "method", sc.Permissions.Extensions[extMethod], "key", sc.Permissions.Extensions[extKey])
+	if fp := sc.Permissions.Extensions[extKey]; fp != "" {
+		log.Info("ssh login", "method", sc.Permissions.Extensions[extMethod], "key", fp)
+	} else {
+		log.Info("ssh login", "method", sc.Permissions.Extensions[extMethod])
+	}
 
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
