@@ -64,6 +64,6 @@ func SessionCloseLog(s Session, c *Compiled) (string, bool) {
 	}
 	from, to := zonesOf(p)
 	return fmt.Sprintf("RT_FLOW_SESSION_CLOSE: session closed: %s/%d->%s/%d %s policy %s/%d from-zone %s to-zone %s packets %d/%d bytes %d/%d",
-		s.In.Src, s.In.SrcPort, s.In.Dst, s.In.DstPort, protoWord(s.Proto), p.Name, p.Index, from, to,
+		s.In.Src, s.In.SrcPort, s.In.Dst, s.In.DstPort, ProtocolName(s.Proto), p.Name, p.Index, from, to,
 		s.InPackets, s.OutPackets, s.InBytes, s.OutBytes), true
 }

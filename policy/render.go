@@ -121,8 +121,8 @@ func RenderZones(zones []config.Zone) string {
 	return b.String()
 }
 
-// protoWord is how an SRX names a session's protocol.
-func protoWord(p uint8) string {
+// ProtocolName is how an SRX names a session's protocol.
+func ProtocolName(p uint8) string {
 	switch p {
 	case 1:
 		return "icmp"
@@ -150,7 +150,7 @@ func RenderFlowSessions(ss []Session, c *Compiled) string {
 		fmt.Fprintf(&b, "Session ID: %d, Policy name: %s, Timeout: %d, Valid\n", s.ID, name, s.Timeout)
 		line := func(dir string, t Tuple, ifc string, pkts, bytes uint64) {
 			fmt.Fprintf(&b, "  %s: %s/%d --> %s/%d;%s, Conn Tag: 0x0, If: %s, Pkts: %d, Bytes: %d,\n",
-				dir, t.Src, t.SrcPort, t.Dst, t.DstPort, protoWord(s.Proto), cmp.Or(ifc, "-"), pkts, bytes)
+				dir, t.Src, t.SrcPort, t.Dst, t.DstPort, ProtocolName(s.Proto), cmp.Or(ifc, "-"), pkts, bytes)
 		}
 		line("In", s.In, s.InInterface, s.InPackets, s.InBytes)
 		line("Out", s.Out, s.OutInterface, s.OutPackets, s.OutBytes)

@@ -212,7 +212,7 @@ func (d *Dataplane) FlowSessions(_ context.Context) ([]cli.FlowSession, error) {
 		if !ok {
 			continue // the box's own traffic, or a session of a policy since removed
 		}
-		proto := protoName(s.Proto)
+		proto := policy.ProtocolName(s.Proto)
 		out = append(out, cli.FlowSession{
 			ID: uint64(s.ID), Policy: p.Name, PolicyIndex: p.Index, Timeout: int(s.Timeout),
 			In: cli.FlowWing{Src: s.In.Src, Dst: s.In.Dst, SrcPort: s.In.SrcPort, DstPort: s.In.DstPort, Proto: proto,
@@ -222,20 +222,6 @@ func (d *Dataplane) FlowSessions(_ context.Context) ([]cli.FlowSession, error) {
 		})
 	}
 	return out, nil
-}
-
-func protoName(p uint8) string {
-	switch p {
-	case 1:
-		return "icmp"
-	case 6:
-		return "tcp"
-	case 17:
-		return "udp"
-	case 50:
-		return "esp"
-	}
-	return strconv.Itoa(int(p))
 }
 
 // WatchSessions logs `then log session-close` lines until ctx ends.
