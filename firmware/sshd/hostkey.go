@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/palisade/palisade/firmware/store"
 )
 
 // hostKey loads the host key from s.HostKeyPath, or makes one and keeps it
@@ -65,47 +67,13 @@ func (s *Server) newHostKey() (ed25519.PrivateKey, ssh.Signer, error) {
 }
 
 // writeKeyFile writes a private key so that a power loss leaves either no
-// file or the whole key: write a temporary file, fsync it, rename it into
-// place, fsync the directory. It is not store.WriteAtomic because the mode
-// of a private key must be 0600 whatever that helper's temporary files get.
-func writeKeyFile(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+// file or the whole key (store.WriteAtomic), with mode 0600.
+func writeKeyFile(path string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return fmt.Errorf("making the directory for the SSH host key: %w", err)
 	}
-	f, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(path)+"-*")
-	if err != nil {
-		return fmt.Errorf("writing SSH host key %s: %w", path, err)
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if err := f.Chmod(0o600); err != nil {
-		return fmt.Errorf("writing SSH host key %s: %w", path, err)
-	}
-	if _, err := f.Write(data); err != nil {
-		return fmt.Errorf("writing SSH host key %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("syncing SSH host key %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("closing SSH host key %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("renaming SSH host key into %s: %w", path, err)
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("syncing directory %s: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("syncing directory %s: %w", dir, err)
+	if err := store.WriteAtomic(path, data); err != nil {
+		return fmt.Errorf("writing SSH host key: %w", err)
 	}
 	return nil
 }

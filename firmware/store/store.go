@@ -230,7 +230,8 @@ func (s *Store) Rescue() (*config.Config, error) {
 
 // WriteAtomic writes data to path so that a crash leaves either the old
 // file or the new one: write a temporary file, fsync it, rename it over
-// path, fsync the directory.
+// path, fsync the directory. The file has mode 0600 (os.CreateTemp's), fit
+// for secrets such as a private key.
 func WriteAtomic(path string, data []byte) error {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(path)+"-*")
