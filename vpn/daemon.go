@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/palisade/palisade/vpn/ike/ikev1"
+	"github.com/palisade/palisade/vpn/ike/ikev2"
 	"github.com/palisade/palisade/vpn/xfrm"
 	"github.com/vishvananda/netlink"
 )
@@ -30,8 +31,10 @@ type Options struct {
 	Installer ikev1.Installer
 	// Listen opens the IKE transport of one local address; default UDP 500 and 4500.
 	Listen func(ctx context.Context, local netip.Addr) (ikev1.Transport, error)
-	// Engine tunes retransmission and the ports.
-	Engine ikev1.Config
+	// Engine tunes retransmission and the ports; EngineV2 the IKEv2 engine
+	// (cookies, fragmentation), whose ports follow Engine's.
+	Engine   ikev1.Config
+	EngineV2 ikev2.Config
 	// Tick is how often timers are checked; default 250ms. Ticks, if set,
 	// replaces the ticker (tests drive it together with Now).
 	Tick  time.Duration
@@ -58,8 +61,11 @@ type Daemon struct {
 	wg        sync.WaitGroup
 }
 
+// engineRun is the IKE service of one local address: an IKEv1 and an IKEv2
+// engine sharing the sockets, each on its own goroutine.
 type engineRun struct {
 	e      *ikev1.Engine
+	e2     *ikev2.Engine
 	tr     ikev1.Transport
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -127,6 +133,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 				d.acquire(ev)
 			case xfrm.Expire:
 				d.each(ctx, func(e *ikev1.Engine) { e.Expired(ev.ID.SPI, ev.Hard) })
+				d.each2(ctx, func(e *ikev2.Engine) { e.Expired(ev.ID.SPI, ev.Hard) })
 			}
 		}
 	}
@@ -179,14 +186,11 @@ func (d *Daemon) Reconcile(ctx context.Context, gws []Gateway, tuns []Tunnel) er
 	}
 	var errs []error
 	want := map[string]xfrm.Policy{}
-	for _, peers := range byAddr {
-		for _, p := range peers {
-			for _, c := range p.Children {
-				want[c.Policy] = xfrm.Policy{
-					Selector:     xfrm.Selector{Local: c.Local, Remote: c.Remote, Protocol: c.Protocol, LocalPort: c.LocalPort, RemotePort: c.RemotePort},
-					LocalGateway: p.Local, RemoteGateway: p.Remote, Reqid: c.Reqid,
-				}
-			}
+	for _, t := range byAddr.tunnels() {
+		c := t.cfg
+		want[c.Policy] = xfrm.Policy{
+			Selector:     xfrm.Selector{Local: c.Local, Remote: c.Remote, Protocol: c.Protocol, LocalPort: c.LocalPort, RemotePort: c.RemotePort},
+			LocalGateway: t.local, RemoteGateway: t.remote, Reqid: c.Reqid,
 		}
 	}
 	if d.xm != nil {
@@ -213,8 +217,10 @@ func (d *Daemon) Reconcile(ctx context.Context, gws []Gateway, tuns []Tunnel) er
 	}
 	// Engines: start new addresses, configure all, stop the unused.
 	var cfgs []func() error
-	for addrStr, peers := range byAddr {
+	addrs := byAddr.addrs()
+	for addrStr := range addrs {
 		a := netip.MustParseAddr(addrStr)
+		peers, peers2 := byAddr.v1[addrStr], byAddr.v2[addrStr]
 		r := d.engines[a]
 		if r == nil {
 			r, err = d.startEngine(runCtx, a)
@@ -224,11 +230,13 @@ func (d *Daemon) Reconcile(ctx context.Context, gws []Gateway, tuns []Tunnel) er
 			}
 			d.engines[a] = r
 		}
-		cfgs = append(cfgs, func() error { return r.e.Do(ctx, func(e *ikev1.Engine) { e.SetPeers(peers) }) })
+		cfgs = append(cfgs, func() error {
+			return errors.Join(r.e.Do(ctx, func(e *ikev1.Engine) { e.SetPeers(peers) }), r.e2.Do(ctx, func(e *ikev2.Engine) { e.SetPeers(peers2) }))
+		})
 	}
 	var stopped []*engineRun
 	for a, r := range d.engines {
-		if _, ok := byAddr[a.String()]; !ok {
+		if !addrs[a.String()] {
 			stopped = append(stopped, r)
 			delete(d.engines, a)
 		}
@@ -252,24 +260,64 @@ func (d *Daemon) startEngine(ctx context.Context, a netip.Addr) (*engineRun, err
 		return nil, fmt.Errorf("starting IKE on %v: %w", a, err)
 	}
 	ectx, cancel := context.WithCancel(ctx)
-	e := ikev1.NewEngine(d.opts.Engine, ikev1.Env{Now: d.opts.Now, Rand: d.opts.Rand, Log: d.log.With("local", a.String()), Installer: d.opts.Installer}, tr)
-	r := &engineRun{e: e, tr: tr, cancel: cancel, done: make(chan struct{})}
+	mux := newVersionMux(tr)
+	p1, p2 := mux.ports()
+	env := ikev1.Env{Now: d.opts.Now, Rand: d.opts.Rand, Log: d.log.With("local", a.String()), Installer: d.opts.Installer}
+	cfg2 := d.opts.EngineV2
+	cfg2.IKEPort, cfg2.NATTPort = d.opts.Engine.IKEPort, d.opts.Engine.NATTPort
+	r := &engineRun{e: ikev1.NewEngine(d.opts.Engine, env, p1), e2: ikev2.NewEngine(cfg2, env, p2), tr: tr, cancel: cancel, done: make(chan struct{})}
 	ticks := d.opts.Ticks
 	var ticker *time.Ticker
 	if ticks == nil {
 		ticker = time.NewTicker(d.opts.Tick)
 		ticks = ticker.C
 	}
+	natt := d.opts.Engine.NATTPort
+	if natt == 0 {
+		natt = 4500
+	}
+	// Each tick goes to both engines.
+	t1, t2 := make(chan time.Time), make(chan time.Time)
+	var wg sync.WaitGroup
+	wg.Add(4)
+	go func() { defer wg.Done(); mux.run(ectx, natt) }()
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-ectx.Done():
+				return
+			case now := <-ticks:
+				for _, t := range []chan time.Time{t1, t2} {
+					select {
+					case t <- now:
+					case <-ectx.Done():
+						return
+					}
+				}
+			}
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		if err := r.e.Run(ectx, t1); err != nil {
+			d.log.Error("IKEv1 engine stopped", "local", a.String(), "err", err)
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		if err := r.e2.Run(ectx, t2); err != nil {
+			d.log.Error("IKEv2 engine stopped", "local", a.String(), "err", err)
+		}
+	}()
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()
 		defer close(r.done)
-		defer tr.Close()
+		wg.Wait()
+		tr.Close()
 		if ticker != nil {
-			defer ticker.Stop()
-		}
-		if err := e.Run(ectx, ticks); err != nil {
-			d.log.Error("IKE engine stopped", "local", a.String(), "err", err)
+			ticker.Stop()
 		}
 	}()
 	return r, nil
@@ -294,12 +342,13 @@ func (d *Daemon) acquire(a xfrm.Acquire) {
 	}
 	for _, r := range runs {
 		r.e.Do(ctx, func(e *ikev1.Engine) { e.Acquire(name) })
+		r.e2.Do(ctx, func(e *ikev2.Engine) { e.Acquire(name) })
 	}
 }
 
 // Acquire negotiates an on-traffic tunnel now, as if the kernel had asked.
 func (d *Daemon) Acquire(ctx context.Context, policy string) error {
-	return d.each(ctx, func(e *ikev1.Engine) { e.Acquire(policy) })
+	return errors.Join(d.each(ctx, func(e *ikev1.Engine) { e.Acquire(policy) }), d.each2(ctx, func(e *ikev2.Engine) { e.Acquire(policy) }))
 }
 
 func (d *Daemon) each(ctx context.Context, f func(*ikev1.Engine)) error {
@@ -314,6 +363,36 @@ func (d *Daemon) each(ctx context.Context, f func(*ikev1.Engine)) error {
 		errs = append(errs, r.e.Do(ctx, f))
 	}
 	return errors.Join(errs...)
+}
+
+// each2 is each for the IKEv2 engines.
+func (d *Daemon) each2(ctx context.Context, f func(*ikev2.Engine)) error {
+	d.mu.Lock()
+	var runs []*engineRun
+	for _, r := range d.engines {
+		runs = append(runs, r)
+	}
+	d.mu.Unlock()
+	var errs []error
+	for _, r := range runs {
+		errs = append(errs, r.e2.Do(ctx, f))
+	}
+	return errors.Join(errs...)
+}
+
+// IKEv2SecurityAssociations lists the IKEv2 SAs (gateways with version
+// v2-only), for `show security ike security-associations`.
+func (d *Daemon) IKEv2SecurityAssociations(ctx context.Context) ([]ikev2.IKESAStatus, error) {
+	var out []ikev2.IKESAStatus
+	var mu sync.Mutex
+	err := d.each2(ctx, func(e *ikev2.Engine) {
+		ikes, _ := e.Status()
+		mu.Lock()
+		out = append(out, ikes...)
+		mu.Unlock()
+	})
+	sort.Slice(out, func(i, j int) bool { return out[i].Remote.Addr().Less(out[j].Remote.Addr()) })
+	return out, err
 }
 
 // IKESecurityAssociations lists the IKE SAs, for `show security ike security-associations`.
@@ -341,12 +420,17 @@ type IPsecSA struct {
 func (d *Daemon) IPsecSecurityAssociations(ctx context.Context) ([]IPsecSA, error) {
 	var kids []ikev1.ChildStatus
 	var mu sync.Mutex
-	err := d.each(ctx, func(e *ikev1.Engine) {
+	err := errors.Join(d.each(ctx, func(e *ikev1.Engine) {
 		_, k := e.Status()
 		mu.Lock()
 		kids = append(kids, k...)
 		mu.Unlock()
-	})
+	}), d.each2(ctx, func(e *ikev2.Engine) {
+		_, k := e.Status()
+		mu.Lock()
+		kids = append(kids, k...)
+		mu.Unlock()
+	}))
 	out := make([]IPsecSA, 0, len(kids))
 	for _, k := range kids {
 		s := IPsecSA{ID: int(k.SA.Tunnel.Reqid), ChildStatus: k}
@@ -420,10 +504,10 @@ func (d *Daemon) ClearStatistics(ctx context.Context) error {
 
 // ClearIKE is `clear security ike security-associations`.
 func (d *Daemon) ClearIKE(ctx context.Context) error {
-	return d.each(ctx, func(e *ikev1.Engine) { e.ClearIKE() })
+	return errors.Join(d.each(ctx, func(e *ikev1.Engine) { e.ClearIKE() }), d.each2(ctx, func(e *ikev2.Engine) { e.ClearIKE() }))
 }
 
 // ClearIPsec is `clear security ipsec security-associations`.
 func (d *Daemon) ClearIPsec(ctx context.Context) error {
-	return d.each(ctx, func(e *ikev1.Engine) { e.ClearIPsec() })
+	return errors.Join(d.each(ctx, func(e *ikev1.Engine) { e.ClearIPsec() }), d.each2(ctx, func(e *ikev2.Engine) { e.ClearIPsec() }))
 }

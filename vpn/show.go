@@ -5,6 +5,7 @@ import (
 
 	"github.com/palisade/palisade/vpn/ike/ikecrypto"
 	"github.com/palisade/palisade/vpn/ike/ikev1"
+	"github.com/palisade/palisade/vpn/ike/ikev2"
 )
 
 // IKEAlgorithms are the algorithm names of `show security ike
@@ -34,6 +35,32 @@ func IKEAlgorithmNames(p ikev1.Proposal) IKEAlgorithms {
 	return a
 }
 
+// IKEv2AlgorithmNames names a negotiated IKEv2 proposal as Junos does; an
+// AEAD cipher has no separate integrity algorithm ("none").
+func IKEv2AlgorithmNames(p ikev2.Proposal) IKEAlgorithms {
+	a := IKEAlgorithms{Authentication: "none", DHGroup: p.Group.String()}
+	switch p.Integ {
+	case ikev2.IntegHMACSHA1_96:
+		a.Authentication = "hmac-sha1-96"
+	case ikev2.IntegHMACSHA256128:
+		a.Authentication = "hmac-sha256-128"
+	case ikev2.IntegHMACSHA384192:
+		a.Authentication = "hmac-sha384-192"
+	case ikev2.IntegHMACSHA512256:
+		a.Authentication = "hmac-sha512-256"
+	}
+	a.PRF = map[ikev2.PRF]string{ikev2.PRFHMACSHA1: "hmac-sha1", ikev2.PRFHMACSHA256: "hmac-sha256", ikev2.PRFHMACSHA384: "hmac-sha384", ikev2.PRFHMACSHA512: "hmac-sha512"}[p.PRF]
+	switch p.Encr {
+	case ikev2.EncrAESCBC:
+		a.Encryption = fmt.Sprintf("aes%d-cbc", p.KeyBits)
+	case ikev2.EncrAESGCM16:
+		a.Encryption = fmt.Sprintf("aes%d-gcm", p.KeyBits)
+	case ikev2.EncrChaCha20Poly1305:
+		a.Encryption = "chacha20-poly1305"
+	}
+	return a
+}
+
 // ESPAlgorithms are the algorithm names of `show security ipsec
 // security-associations` (List) and of its detail view.
 type ESPAlgorithms struct {
@@ -55,6 +82,8 @@ func ESPAlgorithmNames(s ikecrypto.ESPSuite) ESPAlgorithms {
 		a.Encryption = fmt.Sprintf("aes-gcm (%d bits)", s.KeyBits)
 	case ikecrypto.ESP3DES:
 		a.Encryption = "3des-cbc (192 bits)"
+	case ikecrypto.ESPChaCha20Poly1305:
+		a.Encryption = "chacha20-poly1305 (256 bits)"
 	}
 	return a
 }
