@@ -67,6 +67,8 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) 
 	if data != nil {
 		services = append(services, supervisor.Service{Name: "session log", Run: data.WatchSessions})
 	}
+	sshSvc := &SSH{Sys: sys, Editor: editor, Log: log}
+	services = append(services, supervisor.Service{Name: "ssh", Run: sshSvc.Run})
 	supervisor.Run(ctx, supervisor.Options{Log: log}, services...)
 	return nil
 }

@@ -34,8 +34,10 @@ type System struct {
 	// Announce prints a line on every console (the confirmed-commit rollback).
 	Announce func(string)
 	Now      func() time.Time
+	Rand     io.Reader // salts of password hashes; nil: crypto/rand
 
 	mu           sync.Mutex
+	changed      chan struct{} // closed and replaced at every commit
 	lastCommit   time.Time
 	lastBy       string
 	confirmTimer *time.Timer
@@ -63,11 +65,16 @@ func (s *System) Active() *config.Config {
 // comes first.
 func (s *System) Commit(ctx context.Context, cand *config.Config, o cli.CommitOptions) ([]*config.Problem, error) {
 	prev := s.Active()
+	cand, err := HashPlainText(cand, s.Rand)
+	if err != nil {
+		return nil, err
+	}
 	meta := store.Meta{Time: s.now(), User: o.User, Comment: o.Comment}
 	warnings, err := s.Box.Pipeline.Commit(ctx, cand, commit.Options{Check: o.Check, Persist: true, Meta: meta})
 	if err != nil || o.Check {
 		return warnings, err
 	}
+	s.notify()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.lastCommit, s.lastBy = meta.Time, o.User
@@ -81,9 +88,30 @@ func (s *System) Commit(ctx context.Context, cand *config.Config, o cli.CommitOp
 	return warnings, nil
 }
 
+// Changed returns a channel closed at the next commit, for services that
+// follow the configuration (SSH).
+func (s *System) Changed() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.changed == nil {
+		s.changed = make(chan struct{})
+	}
+	return s.changed
+}
+
+func (s *System) notify() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.changed != nil {
+		close(s.changed)
+	}
+	s.changed = make(chan struct{})
+}
+
 func (s *System) rollbackUnconfirmed(prev *config.Config) {
 	meta := store.Meta{Time: s.now(), User: "root", Comment: "automatic rollback: commit confirmed was not confirmed"}
 	_, err := s.Box.Pipeline.Commit(context.Background(), prev, commit.Options{Persist: true, Meta: meta})
+	s.notify()
 	msg := "Commit was not confirmed; automatic rollback complete"
 	if err != nil {
 		msg = "Commit was not confirmed; automatic rollback FAILED: " + err.Error()
