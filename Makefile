@@ -10,7 +10,12 @@ export CGO_ENABLED ?= 0
 
 include mk/image.mk
 
-.PHONY: all test test-unit test-system test-vm fmt vet demo bench tools clean
+.PHONY: all test test-deps test-unit test-system test-vm fmt vet demo bench tools clean
+
+# Peers and tools the tests use beside what the image needs (mk/image.mk deps): strongSwan as a real IKE
+# peer (userspace ESP through kernel-libipsec), the OpenSSH client.
+TEST_DEB_PACKAGES := strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-extra-plugins \
+	libstrongswan-standard-plugins openssh-client socat
 
 all: test
 
@@ -38,7 +43,16 @@ test-vm: deps
 	$(MAKE) images
 	PALISADE_VM=1 $(GO) test -count=1 -p 1 -timeout 40m -run 'VM' ./...
 
-test: deps fmt vet test-unit test-system test-vm
+test-deps: deps
+	@missing=""; for p in $(TEST_DEB_PACKAGES); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "test-deps: installing$$missing"; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+test: test-deps fmt vet test-unit test-system test-vm
 
 demo: deps
 	$(MAKE) image BOARD=qemu-x86_64
