@@ -82,6 +82,10 @@ func New(opts Options) *Daemon {
 	if opts.Rand == nil {
 		opts.Rand = rand.Reader
 	}
+	// Engines run on goroutines of their own (two per address) and share
+	// the reader, which need not be safe for concurrent use (a seeded test
+	// source is not).
+	opts.Rand = &lockedReader{r: opts.Rand}
 	if opts.Tick == 0 {
 		opts.Tick = 250 * time.Millisecond
 	}
@@ -510,4 +514,16 @@ func (d *Daemon) ClearIKE(ctx context.Context) error {
 // ClearIPsec is `clear security ipsec security-associations`.
 func (d *Daemon) ClearIPsec(ctx context.Context) error {
 	return errors.Join(d.each(ctx, func(e *ikev1.Engine) { e.ClearIPsec() }), d.each2(ctx, func(e *ikev2.Engine) { e.ClearIPsec() }))
+}
+
+// lockedReader serializes reads of an io.Reader.
+type lockedReader struct {
+	mu sync.Mutex
+	r  io.Reader
+}
+
+func (l *lockedReader) Read(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.r.Read(p)
 }
