@@ -253,30 +253,46 @@ func (d *Dataplane) ClearFlowSessions(context.Context) error {
 	return policy.ClearSessions(c)
 }
 
-// IKESAs lists the IKE SAs.
+// IKESAs lists the IKE SAs of both versions.
 func (d *Dataplane) IKESAs(ctx context.Context) ([]cli.IKESA, error) {
 	if d == nil {
 		return nil, errNoDataplane
 	}
-	sas, err := d.vpn.IKESecurityAssociations(ctx)
+	v1, err := d.vpn.IKESecurityAssociations(ctx)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]cli.IKESA, 0, len(sas))
-	for _, s := range sas {
-		alg := vpn.IKEAlgorithmNames(s.Proposal)
-		ic, _ := strconv.ParseUint(s.InitiatorCookie, 16, 64)
-		rc, _ := strconv.ParseUint(s.ResponderCookie, 16, 64)
-		group, _ := strconv.Atoi(strings.TrimPrefix(alg.DHGroup, "DH-group-"))
-		out = append(out, cli.IKESA{
-			Index: s.Index, Up: s.Up, InitiatorCookie: ic, ResponderCookie: rc, Mode: "Main",
-			Remote: s.Remote, Local: s.Local, Gateway: s.Gateway, Initiator: s.Initiator, AuthMethod: "Pre-shared-keys",
-			Expires: s.ExpiresIn, PeerID: s.PeerID, Auth: alg.Authentication, Encryption: alg.Encryption, PRF: alg.PRF,
-			DHGroup: group, InBytes: s.InBytes, OutBytes: s.OutBytes, InPackets: s.InPackets, OutPackets: s.OutPackets,
-			IPsecCreated: s.ChildrenCreated, IPsecDeleted: s.ChildrenDeleted, Phase2Pending: s.NegotiationsInProgress,
-		})
+	v2, err := d.vpn.IKEv2SecurityAssociations(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]cli.IKESA, 0, len(v1)+len(v2))
+	for _, s := range v1 {
+		sa := ikeSA(vpn.IKEAlgorithmNames(s.Proposal), s.InitiatorCookie, s.ResponderCookie, "Main")
+		sa.Index, sa.Up, sa.Remote, sa.Local, sa.Gateway, sa.Initiator = s.Index, s.Up, s.Remote, s.Local, s.Gateway, s.Initiator
+		sa.Expires, sa.PeerID = s.ExpiresIn, s.PeerID
+		sa.InBytes, sa.OutBytes, sa.InPackets, sa.OutPackets = s.InBytes, s.OutBytes, s.InPackets, s.OutPackets
+		sa.IPsecCreated, sa.IPsecDeleted, sa.Phase2Pending = s.ChildrenCreated, s.ChildrenDeleted, s.NegotiationsInProgress
+		out = append(out, sa)
+	}
+	for _, s := range v2 {
+		sa := ikeSA(vpn.IKEv2AlgorithmNames(s.Proposal), s.SPIi, s.SPIr, "IKEv2")
+		sa.Index, sa.Up, sa.Remote, sa.Local, sa.Gateway, sa.Initiator = s.Index, s.Up, s.Remote, s.Local, s.Gateway, s.Initiator
+		sa.Expires, sa.PeerID = s.ExpiresIn, s.PeerID
+		sa.InBytes, sa.OutBytes, sa.InPackets, sa.OutPackets = s.InBytes, s.OutBytes, s.InPackets, s.OutPackets
+		sa.IPsecCreated, sa.IPsecDeleted, sa.Phase2Pending = s.ChildrenCreated, s.ChildrenDeleted, s.NegotiationsInProgress
+		out = append(out, sa)
 	}
 	return out, nil
+}
+
+// ikeSA fills what both IKE versions name alike.
+func ikeSA(alg vpn.IKEAlgorithms, icookie, rcookie, mode string) cli.IKESA {
+	ic, _ := strconv.ParseUint(icookie, 16, 64)
+	rc, _ := strconv.ParseUint(rcookie, 16, 64)
+	group, _ := strconv.Atoi(strings.TrimPrefix(alg.DHGroup, "DH-group-"))
+	return cli.IKESA{InitiatorCookie: ic, ResponderCookie: rc, Mode: mode, AuthMethod: "Pre-shared-keys",
+		Auth: alg.Authentication, Encryption: alg.Encryption, PRF: alg.PRF, DHGroup: group}
 }
 
 // IPsecSAs lists the IPsec SA pairs.
@@ -300,7 +316,7 @@ func (d *Dataplane) IPsecSAs(ctx context.Context, active *config.Config) ([]cli.
 			df = v.DFBit
 		}
 		sa := cli.IPsecSA{
-			ID: s.ID, VPN: s.SA.Tunnel.Name, Policy: s.SA.Tunnel.Policy, Version: "IKEv1",
+			ID: s.ID, VPN: s.SA.Tunnel.Name, Policy: s.SA.Tunnel.Policy, Version: ikeVersion(active, s.SA.Peer),
 			Local: s.SA.Local, Remote: s.SA.Remote, Port: int(s.Port),
 			LocalID: s.SA.Tunnel.Local, RemoteID: s.SA.Tunnel.Remote,
 			Encryption: enc, EncBits: s.SA.Suite.KeyBits, Auth: auth, AuthLong: strings.ReplaceAll(alg.Authentication, "None", ""),
@@ -311,6 +327,14 @@ func (d *Dataplane) IPsecSAs(ctx context.Context, active *config.Config) ([]cli.
 		out = append(out, sa)
 	}
 	return out, nil
+}
+
+// ikeVersion names the IKE version a gateway speaks, for the SA listing.
+func ikeVersion(c *config.Config, gateway string) string {
+	if g := c.IKEGateway(gateway); g != nil && g.Version == "v2-only" {
+		return "IKEv2"
+	}
+	return "IKEv1"
 }
 
 // IPsecStats sums or reads one SA pair's counters.
