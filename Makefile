@@ -1,6 +1,6 @@
 # Palisade. The two commands a newcomer needs, on a fresh Debian machine as root:
 #   make run    build the qemu-x86_64 image and boot it, console on this terminal
-#   make test   gofmt, go vet, unit tests, then system tests (namespaces) and VM tests (QEMU), one at a time
+#   make test   gofmt, go vet, unit tests, then system tests (namespaces, strongSwan) and VM tests (QEMU)
 #
 # Both install what is missing (apt packages, Go modules, the pinned kernel).
 
@@ -10,7 +10,7 @@ export CGO_ENABLED ?= 0
 
 include mk/image.mk
 
-.PHONY: all test test-deps test-unit test-system test-vm fmt vet demo bench tools clean
+.PHONY: all test test-deps test-unit test-system fmt vet demo bench tools clean
 
 # Peers and tools the tests use beside what the image needs (mk/image.mk deps): strongSwan as a real IKE
 # peer (userspace ESP through kernel-libipsec), the OpenSSH client.
@@ -33,15 +33,11 @@ vet:
 test-unit:
 	$(GO) test -short -count=1 ./...
 
-# System tests: real kernels in fresh network namespaces (root). -p 1 keeps namespaces and nftables
-# batches from competing for the two cores.
-test-system:
-	$(GO) test -count=1 -p 1 ./...
-
-# VM tests: QEMU guests running our image, one at a time. They build the images they boot.
-test-vm: deps
-	$(MAKE) images
-	PALISADE_VM=1 $(GO) test -count=1 -p 1 -timeout 40m -run 'VM' ./...
+# System and VM tests: real kernels in fresh network namespaces (root), strongSwan as a peer, and QEMU guests
+# running our images (PALISADE_VM=1), one package at a time (-p 1) so that QEMU guests never compete for the
+# two cores. The fast unit tests run again here; they take seconds.
+test-system: test-deps images
+	PALISADE_VM=1 $(GO) test -count=1 -p 1 -timeout 60m ./...
 
 test-deps: deps
 	@missing=""; for p in $(TEST_DEB_PACKAGES); do \
@@ -52,14 +48,14 @@ test-deps: deps
 		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
 	fi
 
-test: test-deps fmt vet test-unit test-system test-vm
+test: test-deps fmt vet test-unit test-system
 
 demo: deps
 	$(MAKE) image BOARD=qemu-x86_64
 	$(GO) run ./qemu/cmd/palisade-lab -out $(OUT) -demo
 
 bench: deps
-	$(GO) test -run XXX -bench . -benchtime 3x -p 1 ./firmware/config ./policy/...
+	$(GO) test -run XXX -bench . -benchtime 3x -p 1 ./firmware/config ./policy ./vpn/...
 
 clean:
 	rm -rf $(OUT)
