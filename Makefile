@@ -41,13 +41,7 @@ test-system: test-deps images
 	PALISADE_VM=1 $(GO) test -count=1 -p 1 -timeout 60m ./...
 
 test-deps: deps
-	@missing=""; for p in $(TEST_DEB_PACKAGES); do \
-		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-		echo "test-deps: installing$$missing"; \
-		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
-	fi
+	$(call apt-ensure,$(TEST_DEB_PACKAGES))
 
 test: test-deps fmt vet test-unit test-system
 

@@ -22,14 +22,19 @@ IMAGE_DEB_PACKAGES := ca-certificates dpkg apt iproute2 e2fsprogs cpio xz-utils 
 
 .PHONY: deps image images kernel run run-print
 
-deps:
-	@missing=""; for p in $(IMAGE_DEB_PACKAGES); do \
+# apt-ensure installs the Debian packages of $(1) that are missing, and only those.
+define apt-ensure
+	@missing=""; for p in $(1); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
-		echo "deps: installing$$missing"; \
+		echo "installing$$missing"; \
 		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
-	else echo "deps: all installed"; fi
+	fi
+endef
+
+deps:
+	$(call apt-ensure,$(IMAGE_DEB_PACKAGES))
 	@command -v $(GO) >/dev/null || { echo "deps: Go 1.26 is required (https://go.dev/dl/)"; exit 1; }
 
 image: deps
