@@ -65,7 +65,9 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) 
 		}},
 	}
 	if data != nil {
-		services = append(services, supervisor.Service{Name: "session log", Run: data.WatchSessions})
+		services = append(services,
+			supervisor.Service{Name: "session log", Run: data.WatchSessions},
+			supervisor.Service{Name: "kernel log", Run: KernelLog{Path: "/dev/kmsg", Log: log, Prefix: "palisade "}.Run})
 	}
 	sshSvc := &SSH{Sys: sys, Editor: editor, Log: log}
 	services = append(services, supervisor.Service{Name: "ssh", Run: sshSvc.Run})
