@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -68,6 +69,13 @@ func StartDataplane(ctx context.Context, h *netlink.Handle, log *slog.Logger) (*
 	}
 	running := make(chan struct{})
 	go func() {
+		// A panic in the daemon must not take PID 1 (and so the box) down
+		// with it: the tunnels stop, the firewall and the console stay.
+		defer func() {
+			if r := recover(); r != nil {
+				log.Error("vpn daemon crashed; tunnels are down until the next boot", "panic", r, "stack", string(debug.Stack()))
+			}
+		}()
 		close(running)
 		if err := d.vpn.Run(ctx); err != nil {
 			log.Error("vpn daemon stopped", "err", err)
