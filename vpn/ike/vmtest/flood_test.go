@@ -27,14 +27,14 @@ type floodTargets struct {
 
 // kinds of datagrams the flood sends, in turn.
 const (
-	kindRandom500       = iota // random bytes of random length to 500
-	kindRandom4500             // random bytes to 4500 (taken as ESP unless they start with four zeros)
-	kindIKE500                 // an IKE header with the SA's cookies, random rest, truncated or lying about its length
-	kindIKE4500                // the same behind the non-ESP marker
-	kindShortIKE4500           // a truncated IKE header behind the marker
-	kindESPValidSPI            // ESP in UDP with our inbound SPI and garbage after it
-	kindKeepalive              // a NAT-T keepalive (0xff)
-	kindMarkerOnly             // the non-ESP marker and nothing else
+	kindRandom500    = iota // random bytes of random length to 500
+	kindRandom4500          // random bytes to 4500 (taken as ESP unless they start with four zeros)
+	kindIKE500              // an IKE header with the SA's cookies, random rest, truncated or lying about its length
+	kindIKE4500             // the same behind the non-ESP marker
+	kindShortIKE4500        // a truncated IKE header behind the marker
+	kindESPValidSPI         // ESP in UDP with our inbound SPI and garbage after it
+	kindKeepalive           // a NAT-T keepalive (0xff)
+	kindMarkerOnly          // the non-ESP marker and nothing else
 	numKinds
 )
 
