@@ -105,7 +105,7 @@ func (c *Config) Delete(words []string) error {
 func (c *Config) Insert(words []string) error {
 	// Find the "before"/"after" that separates the two paths.
 	at := slices.IndexFunc(words, func(w string) bool { return w == "before" || w == "after" })
-	if at < 1 || at+2 >= len(words)+1 || len(words)-at-1 < 2 {
+	if at < 1 || len(words)-at-1 != 2 {
 		return errors.New("expected: insert PATH KEYWORD NAME before|after KEYWORD NAME")
 	}
 	path, where, ref := words[:at], words[at], words[at+1:]
@@ -117,7 +117,7 @@ func (c *Config) Insert(words []string) error {
 	if !list.Ordered {
 		return fmt.Errorf("%s entries have no order to change", list.Name)
 	}
-	if len(ref) != 2 || ref[0] != list.Name {
+	if ref[0] != list.Name {
 		return fmt.Errorf("expected %s %s NAME", where, list.Name)
 	}
 	slice := elem.slice
