@@ -90,6 +90,13 @@ func TestVMBootSeed(t *testing.T) {
 	for _, name := range []string{"qemu-x86_64", "qemu-arm64"} {
 		t.Run(name, func(t *testing.T) {
 			b, k, i := vmBoard(t, name)
+			// The compressed initramfs must stay small enough for small
+			// boards' boot partitions.
+			if st, err := os.Stat(i); err != nil || st.Size() > 8<<20 {
+				t.Errorf("%s: initramfs %v bytes (%v), want under 8 MiB", name, st.Size(), err)
+			} else {
+				t.Logf("%s: initramfs %.2f MB gzip", name, float64(st.Size())/1e6)
+			}
 			disk := filepath.Join(t.TempDir(), "srx1.img")
 			if err := cfgdisk.Build(seedConfig(t, "srx1.set"), disk, time.Now()); err != nil {
 				t.Fatal(err)
