@@ -5,11 +5,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"net/netip"
 	"time"
+
+	"github.com/palisade/palisade/vpn/ike/internal/loop"
 )
 
 // Engine runs IKEv2 for the gateways of one local address (or several: it
@@ -47,40 +48,12 @@ func NewEngine(cfg Config, env Env, tr Transport) *Engine {
 // Run handles datagrams, ticks and commands until ctx is done; then it
 // deletes every SA (telling the peers) and returns.
 func (e *Engine) Run(ctx context.Context, tick <-chan time.Time) error {
-	rx := e.tr.Receive()
-	for {
-		select {
-		case <-ctx.Done():
-			e.Shutdown()
-			return nil
-		case d, ok := <-rx:
-			if !ok {
-				e.Shutdown()
-				return errors.New("transport closed")
-			}
-			e.HandleDatagram(d)
-		case <-tick:
-			e.Tick()
-		case f := <-e.cmds:
-			f()
-		}
-	}
+	return loop.Run(ctx, e, e.tr.Receive(), tick, e.cmds)
 }
 
 // Do runs f on the engine's goroutine (under Run) and waits for it.
 func (e *Engine) Do(ctx context.Context, f func(*Engine)) error {
-	done := make(chan struct{})
-	select {
-	case e.cmds <- func() { f(e); close(done) }:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return loop.Do(ctx, e.cmds, func() { f(e) })
 }
 
 // SetPeers replaces the configuration. Peers and tunnels that are gone or
