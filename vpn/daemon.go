@@ -335,10 +335,7 @@ func (d *Daemon) acquire(a xfrm.Acquire) {
 			name = n
 		}
 	}
-	var runs []*engineRun
-	for _, r := range d.engines {
-		runs = append(runs, r)
-	}
+	runs := d.runsLocked()
 	ctx := d.runCtx
 	d.mu.Unlock()
 	if name == "" {
@@ -355,33 +352,41 @@ func (d *Daemon) Acquire(ctx context.Context, policy string) error {
 	return errors.Join(d.each(ctx, func(e *ikev1.Engine) { e.Acquire(policy) }), d.each2(ctx, func(e *ikev2.Engine) { e.Acquire(policy) }))
 }
 
+// each runs f on every IKEv1 engine, on the engine's goroutine.
 func (d *Daemon) each(ctx context.Context, f func(*ikev1.Engine)) error {
-	d.mu.Lock()
-	var runs []*engineRun
-	for _, r := range d.engines {
-		runs = append(runs, r)
-	}
-	d.mu.Unlock()
-	var errs []error
-	for _, r := range runs {
-		errs = append(errs, r.e.Do(ctx, f))
-	}
-	return errors.Join(errs...)
+	return doEach(ctx, d, func(r *engineRun) *ikev1.Engine { return r.e }, f)
 }
 
 // each2 is each for the IKEv2 engines.
 func (d *Daemon) each2(ctx context.Context, f func(*ikev2.Engine)) error {
+	return doEach(ctx, d, func(r *engineRun) *ikev2.Engine { return r.e2 }, f)
+}
+
+// doer is an engine: Do runs a function on its goroutine.
+type doer[E any] interface {
+	Do(context.Context, func(E)) error
+}
+
+// doEach runs f on one engine (picked by engine) of every engine run, on
+// that engine's goroutine, and joins the errors.
+func doEach[E doer[E]](ctx context.Context, d *Daemon, engine func(*engineRun) E, f func(E)) error {
 	d.mu.Lock()
+	runs := d.runsLocked()
+	d.mu.Unlock()
+	var errs []error
+	for _, r := range runs {
+		errs = append(errs, engine(r).Do(ctx, f))
+	}
+	return errors.Join(errs...)
+}
+
+// runsLocked returns the engine runs; d.mu must be held.
+func (d *Daemon) runsLocked() []*engineRun {
 	var runs []*engineRun
 	for _, r := range d.engines {
 		runs = append(runs, r)
 	}
-	d.mu.Unlock()
-	var errs []error
-	for _, r := range runs {
-		errs = append(errs, r.e2.Do(ctx, f))
-	}
-	return errors.Join(errs...)
+	return runs
 }
 
 // IKEv2SecurityAssociations lists the IKEv2 SAs (gateways with version
