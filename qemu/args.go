@@ -23,6 +23,7 @@ const (
 	firstNICSlot = 0x10
 	diskSlot     = 0x0a
 	rngSlot      = 0x0b
+	bootDiskSlot = 0x09                // Box.EFI's disk
 	maxPorts     = 0x1e - firstNICSlot // q35 keeps 0x1f for the LPC bridge
 )
 
@@ -66,9 +67,12 @@ func qemuArgs(box Box, index int, ports []netdev, console []string) []string {
 		"-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
 	}
 	args = append(args, console...)
+	if box.EFI != nil {
+		args = append(args, box.EFI.args(q)...)
+	} else {
+		args = append(args, "-kernel", box.Kernel, "-initrd", box.Initramfs, "-append", kargs)
+	}
 	args = append(args,
-		"-kernel", box.Kernel, "-initrd", box.Initramfs,
-		"-append", kargs,
 		// Entropy for IKE nonces and the kernel's RNG, so getrandom does not wait.
 		"-object", "rng-random,id=rng0,filename=/dev/urandom",
 		"-device", fmt.Sprintf("virtio-rng-pci,rng=rng0,addr=%#x", rngSlot),

@@ -197,10 +197,14 @@ func planTopology(topo Topology) (plan, error) {
 		if b.Board.QEMU == nil {
 			return p, fmt.Errorf("box %s: board %q is not a QEMU board", b.Name, b.Board.Name)
 		}
-		if b.Kernel == "" || b.Initramfs == "" {
+		if b.EFI == nil && (b.Kernel == "" || b.Initramfs == "") {
 			return p, fmt.Errorf("box %s: Kernel and Initramfs must be set (see ImagePaths)", b.Name)
 		}
-		for _, f := range []string{b.Kernel, b.Initramfs, b.ConfigDisk} {
+		files := []string{b.Kernel, b.Initramfs, b.ConfigDisk}
+		if b.EFI != nil {
+			files = []string{b.EFI.Disk, b.EFI.Code, b.EFI.Vars, b.ConfigDisk}
+		}
+		for _, f := range files {
 			if f == "" {
 				continue
 			}

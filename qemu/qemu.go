@@ -45,6 +45,9 @@ type Box struct {
 	Verbose bool
 	// Timeout kills QEMU after this long; 0 means 10 minutes.
 	Timeout time.Duration
+	// EFI, if set, boots the box from a disk image under UEFI firmware instead of Kernel and Initramfs
+	// (which are then unused, as are KernelArgs and Verbose: the image's loader entries carry them).
+	EFI *EFI
 }
 
 // Endpoint is a port of a box: Port N is ge-0/0/N.
