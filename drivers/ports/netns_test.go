@@ -2,49 +2,20 @@ package ports
 
 import (
 	"context"
-	"os"
-	"runtime"
 	"testing"
 	"time"
 
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
+
+	"github.com/palisade/palisade/qemu/netnstest"
 )
 
-// newNetns makes a fresh, unnamed network namespace and a handle in it; both go away with the test.
-func newNetns(t *testing.T) (*netlink.Handle, netns.NsHandle) {
-	t.Helper()
+func TestSetupAndCarrier(t *testing.T) {
 	if testing.Short() {
 		t.Skip("system test (network namespace): skipped with -short")
 	}
-	if os.Geteuid() != 0 {
-		t.Skip("needs root for a network namespace")
-	}
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	orig, err := netns.Get()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer orig.Close()
-	ns, err := netns.New()
-	if err != nil {
-		t.Skipf("cannot create a network namespace: %v", err)
-	}
-	if err := netns.Set(orig); err != nil {
-		t.Fatal(err)
-	}
-	h, err := netlink.NewHandleAt(ns)
-	if err != nil {
-		ns.Close()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.Close(); ns.Close() })
-	return h, ns
-}
-
-func TestSetupAndCarrier(t *testing.T) {
-	h, ns := newNetns(t)
+	ns := netnstest.New(t)
+	h := ns.Handle
 	// A veth pair stands in for two NICs wired together: carrier follows both ends being up.
 	// "ge-0-0-0" starts on the wrong NIC, so the renames must swap through temporary names.
 	veth := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "ge-0-0-0"}, PeerName: "eth9"}
@@ -60,7 +31,7 @@ func TestSetupAndCarrier(t *testing.T) {
 	events := make(chan CarrierEvent, 16)
 	watchDone := make(chan error, 1)
 	go func() {
-		watchDone <- WatchCarrier(ctx, WatchOptions{Namespace: &ns}, func(e CarrierEvent) { events <- e })
+		watchDone <- WatchCarrier(ctx, WatchOptions{Namespace: &ns.NsHandle}, func(e CarrierEvent) { events <- e })
 	}()
 	t.Cleanup(func() {
 		cancel()

@@ -3,15 +3,13 @@ package netconf
 import (
 	"net/netip"
 	"os"
-	"os/exec"
-	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
 
 	"github.com/palisade/palisade/firmware/config"
+	"github.com/palisade/palisade/qemu/netnstest"
 )
 
 func kname(j string) string { return strings.ReplaceAll(j, "/", "-") }
@@ -42,54 +40,9 @@ func TestCompileSeed(t *testing.T) {
 	}
 }
 
-// newNS makes a fresh network namespace for one test and a netlink handle
-// in it; both are removed when the test ends.
-func newNS(t *testing.T) (*netlink.Handle, string) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root for network namespaces")
-	}
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	orig, err := netns.Get()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer orig.Close()
-	name := "pal-nc-" + strings.ReplaceAll(t.Name(), "/", "-")
-	if len(name) > 30 {
-		name = name[:30]
-	}
-	ns, err := netns.NewNamed(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := netns.Set(orig); err != nil {
-		t.Fatal(err)
-	}
-	h, err := netlink.NewHandleAt(ns)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		h.Close()
-		ns.Close()
-		netns.DeleteNamed(name)
-	})
-	return h, name
-}
-
-func ipIn(t *testing.T, ns string, args ...string) string {
-	t.Helper()
-	out, err := exec.Command("ip", append([]string{"-n", ns}, args...)...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("ip %v: %v\n%s", args, err, out)
-	}
-	return string(out)
-}
-
 func TestApplyIdempotentInNamespace(t *testing.T) {
-	h, ns := newNS(t)
+	ns := netnstest.New(t)
+	h := ns.Handle
 	for _, pair := range [][2]string{{"ge-0-0-0", "peer0"}, {"ge-0-0-1", "peer1"}} {
 		if err := h.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: pair[0]}, PeerName: pair[1]}); err != nil {
 			t.Fatal(err)
@@ -100,12 +53,12 @@ func TestApplyIdempotentInNamespace(t *testing.T) {
 		}
 	}
 	// A stale address and a stale Palisade route must go; a foreign route stays.
-	ipIn(t, ns, "link", "set", "ge-0-0-0", "up")
-	ipIn(t, ns, "addr", "add", "10.9.9.9/24", "dev", "ge-0-0-0")
-	ipIn(t, ns, "route", "add", "10.8.0.0/16", "via", "10.9.9.1", "proto", "80", "metric", "5")
-	ipIn(t, ns, "route", "add", "10.7.0.0/16", "via", "10.9.9.1", "proto", "static")
-	ipIn(t, ns, "addr", "del", "10.9.9.9/24", "dev", "ge-0-0-0")
-	ipIn(t, ns, "addr", "add", "10.9.9.9/24", "dev", "ge-0-0-0")
+	ns.IP(t, "link", "set", "ge-0-0-0", "up")
+	ns.IP(t, "addr", "add", "10.9.9.9/24", "dev", "ge-0-0-0")
+	ns.IP(t, "route", "add", "10.8.0.0/16", "via", "10.9.9.1", "proto", "80", "metric", "5")
+	ns.IP(t, "route", "add", "10.7.0.0/16", "via", "10.9.9.1", "proto", "static")
+	ns.IP(t, "addr", "del", "10.9.9.9/24", "dev", "ge-0-0-0")
+	ns.IP(t, "addr", "add", "10.9.9.9/24", "dev", "ge-0-0-0")
 
 	in, err := Compile(seed(t), kname)
 	if err != nil {
@@ -119,8 +72,8 @@ func TestApplyIdempotentInNamespace(t *testing.T) {
 	if len(rep.MissingLinks)+len(rep.InactiveRoutes) != 0 {
 		t.Errorf("report: %+v", rep)
 	}
-	addrs := ipIn(t, ns, "-4", "-br", "addr")
-	routes := ipIn(t, ns, "-4", "route")
+	addrs := ns.IP(t, "-4", "-br", "addr")
+	routes := ns.IP(t, "-4", "route")
 	for _, want := range []string{"10.100.11.1/24", "172.16.13.1/24"} {
 		if !strings.Contains(addrs, want) {
 			t.Errorf("addresses lack %s:\n%s", want, addrs)
@@ -138,13 +91,13 @@ func TestApplyIdempotentInNamespace(t *testing.T) {
 	if _, err := Apply(h, in, managed); err != nil {
 		t.Fatal(err)
 	}
-	if a2, r2 := ipIn(t, ns, "-4", "-br", "addr"), ipIn(t, ns, "-4", "route"); a2 != addrs || r2 != routes {
+	if a2, r2 := ns.IP(t, "-4", "-br", "addr"), ns.IP(t, "-4", "route"); a2 != addrs || r2 != routes {
 		t.Errorf("second apply changed the kernel:\n%s\n%s\n---\n%s\n%s", addrs, routes, a2, r2)
 	}
 }
 
 func TestMissingLinkIsReportedNotFatal(t *testing.T) {
-	h, _ := newNS(t)
+	h := netnstest.New(t).Handle
 	c, _, err := config.Parse("t", "set interfaces ge-0/0/7 unit 0 family inet address 10.1.1.1/24\nset routing-options static route 0.0.0.0/0 next-hop 10.2.2.2\n")
 	if err != nil {
 		t.Fatal(err)
