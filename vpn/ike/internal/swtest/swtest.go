@@ -9,17 +9,16 @@ package swtest
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
+
+	"github.com/palisade/palisade/qemu/netnstest"
 )
 
 const (
@@ -133,32 +132,10 @@ func Skip(t *testing.T) {
 // a fresh network namespace with lo up, and returns a handle into it; the
 // cleanup moves it back. It skips the test without root.
 func EnterNamespace(t *testing.T) *netlink.Handle {
-	runtime.LockOSThread()
-	orig, err := netns.Get()
-	if err != nil {
-		runtime.UnlockOSThread()
-		t.Skip(err)
-	}
-	ns, err := netns.New()
-	if err != nil {
-		orig.Close()
-		runtime.UnlockOSThread()
-		t.Skipf("no network namespace (needs root): %v", err)
-	}
-	h, err := netlink.NewHandleAt(ns)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		h.Close()
-		ns.Close()
-		netns.Set(orig)
-		orig.Close()
-		runtime.UnlockOSThread()
-	})
-	lo, _ := h.LinkByName("lo")
-	h.LinkSetUp(lo)
-	return h
+	ns := netnstest.New(t)
+	ns.Enter(t)
+	ns.LinkUp(t, "lo")
+	return ns.Handle
 }
 
 // Start wires a veth from the test's namespace (LocalAddr) to a new named
@@ -166,22 +143,14 @@ func EnterNamespace(t *testing.T) *netlink.Handle {
 // caller's thread must be in the test's namespace, h a handle into it.
 func Start(t *testing.T, h *netlink.Handle, o Options) *Charon {
 	t.Helper()
-	c := &Charon{t: t, NS: fmt.Sprintf("palss-%d-%d", os.Getpid(), rand.Uint32()), Dir: t.TempDir()}
-	if out, err := exec.Command("ip", "netns", "add", c.NS).CombinedOutput(); err != nil {
-		t.Skipf("ip netns add: %v %s", err, out)
-	}
-	t.Cleanup(func() { exec.Command("ip", "netns", "del", c.NS).Run() })
+	peerNS := netnstest.New(t)
+	c := &Charon{t: t, NS: peerNS.Name, Dir: t.TempDir()}
 	veth := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "pal0"}, PeerName: "pal1"}
 	if err := h.LinkAdd(veth); err != nil {
 		t.Fatal(err)
 	}
-	peerNS, err := netns.GetFromName(c.NS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer peerNS.Close()
 	pal1, _ := h.LinkByName("pal1")
-	if err := h.LinkSetNsFd(pal1, int(peerNS)); err != nil {
+	if err := h.LinkSetNsFd(pal1, peerNS.Fd()); err != nil {
 		t.Fatal(err)
 	}
 	pal0, _ := h.LinkByName("pal0")
