@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/palisade/palisade/qemu/netnstest"
 	"github.com/palisade/palisade/vpn/ike/ikev1"
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
 )
 
 var (
@@ -187,24 +187,9 @@ func TestReconcileErrors(t *testing.T) {
 // TestDaemonXFRMPolicies checks that Reconcile installs the tunnel policies
 // in the kernel and that stopping removes them, in a fresh namespace.
 func TestDaemonXFRMPolicies(t *testing.T) {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	orig, err := netns.Get()
-	if err != nil {
-		t.Skip(err)
-	}
-	defer orig.Close()
-	ns, err := netns.New()
-	if err != nil {
-		t.Skipf("no network namespace (needs root): %v", err)
-	}
-	defer ns.Close()
-	defer netns.Set(orig)
-	h, err := netlink.NewHandleAt(ns)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
+	ns := netnstest.New(t)
+	ns.Enter(t)
+	h := ns.Handle
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -3,40 +3,17 @@ package ikev1
 import (
 	"context"
 	"net/netip"
-	"runtime"
 	"testing"
 	"time"
 
-	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
+	"github.com/palisade/palisade/vpn/ike/internal/swtest"
 )
 
 // TestRealUDP runs two engines over real UDP sockets on ports 500 and 4500,
 // in a fresh network namespace so that the ports are free, each engine on
 // its own goroutine under Run, with the injected clock and randomness.
 func TestRealUDP(t *testing.T) {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	orig, err := netns.Get()
-	if err != nil {
-		t.Skip(err)
-	}
-	defer orig.Close()
-	ns, err := netns.New()
-	if err != nil {
-		t.Skipf("no network namespace (needs root): %v", err)
-	}
-	defer ns.Close()
-	defer netns.Set(orig)
-	h, err := netlink.NewHandleAt(ns)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
-	lo, _ := h.LinkByName("lo")
-	if err := h.LinkSetUp(lo); err != nil {
-		t.Fatal(err)
-	}
+	swtest.EnterNamespace(t)
 	la, lb := netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("127.0.0.2")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
