@@ -2,9 +2,7 @@ package policy
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -18,6 +16,8 @@ import (
 
 	"github.com/google/nftables"
 	"github.com/vishvananda/netns"
+
+	"github.com/palisade/palisade/qemu/netnstest"
 )
 
 // lab is a router namespace with one host namespace per port: host i sits
@@ -57,28 +57,20 @@ func run(t testing.TB, args ...string) string {
 	return string(out)
 }
 
-func uniqueName(prefix string) string {
-	var b [4]byte
-	rand.Read(b[:])
-	return prefix + hex.EncodeToString(b[:])
-}
-
-func newNS(t testing.TB, prefix string) string {
+// newNS is a fresh namespace with lo up.
+func newNS(t testing.TB) *netnstest.NS {
 	t.Helper()
-	name := uniqueName(prefix)
-	if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
-		t.Skipf("system test: cannot create a network namespace: %v %s", err, out)
-	}
-	t.Cleanup(func() { exec.Command("ip", "netns", "del", name).Run() })
-	run(t, "ip", "-n", name, "link", "set", "lo", "up")
-	return name
+	ns := netnstest.New(t)
+	ns.LinkUp(t, "lo")
+	return ns
 }
 
 func newLab(t testing.TB, ports int) *lab {
 	requireRoot(t)
-	l := &lab{t: t, router: newNS(t, "palr-")}
+	r := newNS(t)
+	l := &lab{t: t, router: r.Name, fd: r.NsHandle}
 	for i := 0; i < ports; i++ {
-		h := newNS(t, fmt.Sprintf("palh%d-", i))
+		h := newNS(t).Name
 		ge := fmt.Sprintf("ge-0-0-%d", i)
 		run(t, "ip", "-n", l.router, "link", "add", ge, "type", "veth", "peer", "name", "eth0", "netns", h)
 		run(t, "ip", "-n", l.router, "addr", "add", fmt.Sprintf("10.%d.0.1/24", i+1), "dev", ge)
@@ -89,12 +81,6 @@ func newLab(t testing.TB, ports int) *lab {
 		l.hosts = append(l.hosts, h)
 	}
 	run(t, "ip", "netns", "exec", l.router, "sysctl", "-qw", "net.ipv4.ip_forward=1")
-	fd, err := netns.GetFromName(l.router)
-	if err != nil {
-		t.Fatalf("opening router namespace: %v", err)
-	}
-	t.Cleanup(func() { fd.Close() })
-	l.fd = fd
 	// Accounting must be on before sessions start; the sysctl appears once
 	// conntrack is in use in the namespace, so load a ruleset first.
 	return l

@@ -11,7 +11,6 @@ import (
 
 	"github.com/palisade/palisade/firmware/config"
 	vnetlink "github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
 )
 
 // labConfig is three zones on three ports. trustToDMZ holds the two
@@ -367,19 +366,14 @@ func TestSystemTextMatchesApply(t *testing.T) {
 				text = readSeed(t, name+".set")
 			}
 			rs := compileText(t, text).Ruleset
-			viaText := newNS(t, "paltext-")
+			viaText := newNS(t).Name
 			cmd := exec.Command("ip", "netns", "exec", viaText, "nft", "-f", "-")
 			cmd.Stdin = strings.NewReader(rs.Text())
 			if out, err := cmd.CombinedOutput(); err != nil {
 				t.Fatalf("nft -f: %v\n%s", err, out)
 			}
-			l := &lab{t: t, router: newNS(t, "palapply-")}
-			fd, err := netns.GetFromName(l.router)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer fd.Close()
-			l.fd = fd
+			r := newNS(t)
+			l := &lab{t: t, router: r.Name, fd: r.NsHandle}
 			l.apply(rs)
 			got, want := l.listRuleset(), run(t, "ip", "netns", "exec", viaText, "nft", "--numeric", "list", "ruleset")
 			if sortedBlocks(got) != sortedBlocks(want) {
