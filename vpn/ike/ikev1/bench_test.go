@@ -6,6 +6,8 @@ import (
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/palisade/palisade/vpn/ike/internal/iketest"
 )
 
 // BenchmarkSetup measures main mode + quick mode setups between two engines
@@ -18,7 +20,7 @@ func BenchmarkSetup(b *testing.B) {
 		ca := peerCfg("GW-B", addrA, addrB, netA, netB, true)
 		cb := peerCfg("GW-A", addrB, addrA, netB, netA, false)
 		net := NewPipeNetwork()
-		clock := &fakeClock{now: t0}
+		clock := iketest.NewClock(t0)
 		x := newSide(t, "A", net, clock, addrA, uint64(i), ca)
 		y := newSide(t, "B", net, clock, addrB, uint64(i)+1, cb)
 		pump(t, clock, []*side{x, y}, time.Minute, installedBoth(x, y))
@@ -40,7 +42,7 @@ func BenchmarkMemoryPerTunnel(b *testing.B) {
 		runtime.ReadMemStats(&before)
 		t := &testing.T{}
 		net := NewPipeNetwork()
-		clock := &fakeClock{now: t0}
+		clock := iketest.NewClock(t0)
 		var cfgs []PeerConfig
 		var peers []*side
 		for i := range n {

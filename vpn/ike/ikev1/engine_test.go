@@ -7,11 +7,11 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/palisade/palisade/vpn/ike/ikecrypto"
+	"github.com/palisade/palisade/vpn/ike/internal/iketest"
 	"github.com/palisade/palisade/vpn/ike/isakmp"
 )
 
@@ -23,49 +23,14 @@ var (
 	t0    = time.Date(2026, 11, 26, 10, 15, 0, 0, time.UTC)
 )
 
-// syncBuffer collects log output.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // side is one engine under test.
 type side struct {
 	name  string
 	e     *Engine
 	tr    Transport
 	inst  *RecordingInstaller
-	log   *syncBuffer
-	clock *fakeClock
-}
-
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
+	log   *iketest.SyncBuffer
+	clock *iketest.Clock
 }
 
 func defaultProposal() Proposal {
@@ -87,14 +52,14 @@ func peerCfg(name string, local, remote netip.Addr, lnet, rnet netip.Prefix, imm
 	}
 }
 
-func newSide(t *testing.T, name string, net *PipeNetwork, clock *fakeClock, local netip.Addr, seed uint64, cfg PeerConfig) *side {
+func newSide(t *testing.T, name string, net *PipeNetwork, clock *iketest.Clock, local netip.Addr, seed uint64, cfg PeerConfig) *side {
 	t.Helper()
 	tr := net.Attach(netip.AddrPortFrom(local, 500), netip.AddrPortFrom(local, 4500))
 	return newSideOn(t, name, tr, clock, seed, cfg)
 }
 
-func newSideOn(t *testing.T, name string, tr Transport, clock *fakeClock, seed uint64, cfg PeerConfig) *side {
-	s := &side{name: name, tr: tr, inst: NewRecordingInstaller(), log: &syncBuffer{}, clock: clock}
+func newSideOn(t *testing.T, name string, tr Transport, clock *iketest.Clock, seed uint64, cfg PeerConfig) *side {
+	s := &side{name: name, tr: tr, inst: NewRecordingInstaller(), log: &iketest.SyncBuffer{}, clock: clock}
 	var seedBytes [32]byte
 	seedBytes[0] = byte(seed)
 	log := slog.New(slog.NewTextHandler(io.MultiWriter(s.log, testWriter{t, name}), &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -115,49 +80,23 @@ func (w testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// pump delivers queued datagrams; when none are queued it advances the
-// clock by step and ticks both engines. It stops when done() holds or after
-// limit of simulated time.
-func pump(t *testing.T, clock *fakeClock, sides []*side, limit time.Duration, done func() bool) {
+// pump runs iketest.Pump over the sides' engines.
+func pump(t *testing.T, clock *iketest.Clock, sides []*side, limit time.Duration, done func() bool) {
 	t.Helper()
-	end := clock.Now().Add(limit)
-	for _, s := range sides {
-		s.e.Tick()
+	nodes := make([]iketest.Node[Datagram], len(sides))
+	for i, s := range sides {
+		nodes[i] = iketest.Node[Datagram]{Engine: s.e, Rx: s.tr.Receive()}
 	}
-	for !done() {
-		moved := false
-		for _, s := range sides {
-			for {
-				select {
-				case d := <-s.tr.Receive():
-					s.e.HandleDatagram(d)
-					moved = true
-					continue
-				default:
-				}
-				break
-			}
-		}
-		if moved {
-			continue
-		}
-		if clock.Now().After(end) {
-			return
-		}
-		clock.Advance(100 * time.Millisecond)
-		for _, s := range sides {
-			s.e.Tick()
-		}
-	}
+	iketest.Pump(t, clock, nodes, limit, done)
 }
 
 func installedBoth(a, b *side) func() bool {
 	return func() bool { return len(a.inst.Installed()) == 1 && len(b.inst.Installed()) == 1 }
 }
 
-func pair(t *testing.T, ca, cb PeerConfig) (*PipeNetwork, *fakeClock, *side, *side) {
+func pair(t *testing.T, ca, cb PeerConfig) (*PipeNetwork, *iketest.Clock, *side, *side) {
 	net := NewPipeNetwork()
-	clock := &fakeClock{now: t0}
+	clock := iketest.NewClock(t0)
 	a := newSide(t, "A", net, clock, ca.Local, 1, ca)
 	b := newSide(t, "B", net, clock, cb.Local, 2, cb)
 	return net, clock, a, b
@@ -319,7 +258,7 @@ func TestLostPackets(t *testing.T) {
 func TestUnreachablePeer(t *testing.T) {
 	ca := peerCfg("GW-B", addrA, addrB, netA, netB, true)
 	net := NewPipeNetwork()
-	clock := &fakeClock{now: t0}
+	clock := iketest.NewClock(t0)
 	a := newSide(t, "A", net, clock, addrA, 1, ca)
 	start := clock.Now()
 	pump(t, clock, []*side{a}, 2*time.Minute, func() bool { return strings.Contains(a.log.String(), "timed out") })
@@ -402,7 +341,7 @@ func TestBothInitiate(t *testing.T) {
 		ca := peerCfg("GW-B", addrA, addrB, netA, netB, true)
 		cb := peerCfg("GW-A", addrB, addrA, netB, netA, true)
 		net := NewPipeNetwork()
-		clock := &fakeClock{now: t0}
+		clock := iketest.NewClock(t0)
 		a := newSide(t, "A", net, clock, addrA, 10+seed, ca)
 		b := newSide(t, "B", net, clock, addrB, 20+seed, cb)
 		pump(t, clock, []*side{a, b}, time.Minute, installedBoth(a, b))

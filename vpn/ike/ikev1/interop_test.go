@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/palisade/palisade/vpn/ike/internal/iketest"
 	"github.com/palisade/palisade/vpn/ike/internal/swtest"
 )
 
@@ -41,7 +42,7 @@ func interop(t *testing.T, ikeProp, espProp string) {
 	cfg := peerCfg("SS", local, netip.MustParseAddr("192.0.2.2"), netA, netB, false)
 	cfg.Proposals, cfg.Children[0].Proposals, cfg.Children[0].PFS = proposalsFor(t, ikeProp, espProp)
 	inst := NewRecordingInstaller()
-	logs := &syncBuffer{}
+	logs := &iketest.SyncBuffer{}
 	log := slog.New(slog.NewTextHandler(io.MultiWriter(logs, testWriter{t, "palisade"}), &slog.HandlerOptions{Level: slog.LevelDebug}))
 	e := NewEngine(Config{}, Env{Now: time.Now, Rand: cryptoRand{}, Log: log, Installer: inst}, tr)
 	e.SetPeers([]PeerConfig{cfg})

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/palisade/palisade/vpn/ike/ikev1"
+	"github.com/palisade/palisade/vpn/ike/internal/iketest"
 )
 
 // BenchmarkSetup measures IKE SA + Child SA setups between two engines, one
@@ -25,7 +26,7 @@ func BenchmarkSetup(b *testing.B) {
 				cb := peerCfg(b, "GW-A", addrB, addrA, netB, netA, false)
 				ca.Proposals[0], cb.Proposals[0] = mustProposal(b, prop), mustProposal(b, prop)
 				net := NewPipeNetwork()
-				clock := &fakeClock{now: t0}
+				clock := iketest.NewClock(t0)
 				x := newSide(b, "A", net, clock, addrA, uint64(2*i), Config{}, ca)
 				y := newSide(b, "B", net, clock, addrB, uint64(2*i+1), Config{}, cb)
 				pump(b, clock, []*side{x, y}, time.Minute, installedBoth(x, y))

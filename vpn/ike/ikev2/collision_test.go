@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/palisade/palisade/vpn/ike/internal/iketest"
 )
 
 // heldNet holds every datagram between two engines so that a test decides
@@ -48,7 +50,7 @@ var collisionScenarios = []collisionScenario{
 
 // runPath replays a scenario with a fixed choice of deliveries. It returns
 // the network (for the next choices) and the sides.
-func runPath(t *testing.T, sc collisionScenario, seed uint64, path []int) (*heldNet, *fakeClock, *side, *side) {
+func runPath(t *testing.T, sc collisionScenario, seed uint64, path []int) (*heldNet, *iketest.Clock, *side, *side) {
 	ca := peerCfg(t, "GW-B", addrA, addrB, netA, netB, true)
 	cb := peerCfg(t, "GW-A", addrB, addrA, netB, netA, true)
 	for _, c := range []*PeerConfig{&ca, &cb} {
@@ -56,7 +58,7 @@ func runPath(t *testing.T, sc collisionScenario, seed uint64, path []int) (*held
 		c.DPDInterval = 0
 	}
 	net := NewPipeNetwork()
-	clock := &fakeClock{now: t0}
+	clock := iketest.NewClock(t0)
 	a := newSideQuiet(t, "A", net, clock, seed, ca)
 	b := newSideQuiet(t, "B", net, clock, seed+1000, cb)
 	pump(t, clock, []*side{a, b}, time.Minute, installedBoth(a, b))
@@ -78,7 +80,7 @@ func runPath(t *testing.T, sc collisionScenario, seed uint64, path []int) (*held
 // quietTB keeps the logs of the thousands of replays out of -v output.
 type quietTB struct{ testing.TB }
 
-func newSideQuiet(t *testing.T, name string, net *PipeNetwork, clock *fakeClock, seed uint64, cfg PeerConfig) *side {
+func newSideQuiet(t *testing.T, name string, net *PipeNetwork, clock *iketest.Clock, seed uint64, cfg PeerConfig) *side {
 	local := addrA
 	if name == "B" {
 		local = addrB
@@ -126,7 +128,7 @@ func TestCollisions(t *testing.T) {
 
 // checkOutcome lets the timers run out and checks the steady state.
 // It reports whether the nonce rule of RFC 7296 2.8.1 was applied.
-func checkOutcome(t *testing.T, path string, clock *fakeClock, h *heldNet, a, b *side) bool {
+func checkOutcome(t *testing.T, path string, clock *iketest.Clock, h *heldNet, a, b *side) bool {
 	t.Helper()
 	// Anything still to do (retries after TEMPORARY_FAILURE, deadlines of
 	// replaced SAs, re-creation after a delete) runs freely now.
@@ -156,7 +158,7 @@ func checkOutcome(t *testing.T, path string, clock *fakeClock, h *heldNet, a, b 
 // settleFree delivers the held datagrams and everything after them in
 // order, advancing the clock, until both engines are idle for long enough
 // that replaced SAs have reached their deadlines.
-func settleFree(t *testing.T, clock *fakeClock, h *heldNet) {
+func settleFree(t *testing.T, clock *iketest.Clock, h *heldNet) {
 	end := clock.Now().Add(3 * time.Minute)
 	for clock.Now().Before(end) {
 		for len(h.held) > 0 {

@@ -7,12 +7,12 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/palisade/palisade/vpn/ike/ikecrypto"
 	"github.com/palisade/palisade/vpn/ike/ikev1"
+	"github.com/palisade/palisade/vpn/ike/internal/iketest"
 )
 
 var (
@@ -23,47 +23,13 @@ var (
 	t0    = time.Date(2026, 11, 26, 10, 15, 0, 0, time.UTC)
 )
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
 // side is one engine under test.
 type side struct {
 	name string
 	e    *Engine
 	tr   Transport
 	inst *ikev1.RecordingInstaller
-	log  *syncBuffer
+	log  *iketest.SyncBuffer
 }
 
 func mustProposal(t testing.TB, s string) Proposal {
@@ -96,14 +62,14 @@ func peerCfg(t testing.TB, name string, local, remote netip.Addr, lnet, rnet net
 	}
 }
 
-func newSide(t testing.TB, name string, net *PipeNetwork, clock *fakeClock, local netip.Addr, seed uint64, cfg Config, peers ...PeerConfig) *side {
+func newSide(t testing.TB, name string, net *PipeNetwork, clock *iketest.Clock, local netip.Addr, seed uint64, cfg Config, peers ...PeerConfig) *side {
 	t.Helper()
 	tr := net.Attach(netip.AddrPortFrom(local, 500), netip.AddrPortFrom(local, 4500))
 	return newSideOn(t, name, tr, clock, seed, cfg, peers...)
 }
 
-func newSideOn(t testing.TB, name string, tr Transport, clock *fakeClock, seed uint64, cfg Config, peers ...PeerConfig) *side {
-	s := &side{name: name, tr: tr, inst: ikev1.NewRecordingInstaller(), log: &syncBuffer{}}
+func newSideOn(t testing.TB, name string, tr Transport, clock *iketest.Clock, seed uint64, cfg Config, peers ...PeerConfig) *side {
+	s := &side{name: name, tr: tr, inst: ikev1.NewRecordingInstaller(), log: &iketest.SyncBuffer{}}
 	var seedBytes [32]byte
 	seedBytes[0] = byte(seed)
 	seedBytes[1] = byte(seed >> 8)
@@ -127,40 +93,14 @@ func (w testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// pump delivers queued datagrams; when none are queued it advances the
-// clock by 100ms and ticks the engines. It stops when done() holds or after
-// limit of simulated time.
-func pump(t testing.TB, clock *fakeClock, sides []*side, limit time.Duration, done func() bool) {
+// pump runs iketest.Pump over the sides' engines.
+func pump(t testing.TB, clock *iketest.Clock, sides []*side, limit time.Duration, done func() bool) {
 	t.Helper()
-	end := clock.Now().Add(limit)
-	for _, s := range sides {
-		s.e.Tick()
+	nodes := make([]iketest.Node[Datagram], len(sides))
+	for i, s := range sides {
+		nodes[i] = iketest.Node[Datagram]{Engine: s.e, Rx: s.tr.Receive()}
 	}
-	for !done() {
-		moved := false
-		for _, s := range sides {
-		drain:
-			for {
-				select {
-				case d := <-s.tr.Receive():
-					s.e.HandleDatagram(d)
-					moved = true
-				default:
-					break drain
-				}
-			}
-		}
-		if moved {
-			continue
-		}
-		if clock.Now().After(end) {
-			return
-		}
-		clock.Advance(100 * time.Millisecond)
-		for _, s := range sides {
-			s.e.Tick()
-		}
-	}
+	iketest.Pump(t, clock, nodes, limit, done)
 }
 
 func installedBoth(a, b *side) func() bool {
@@ -168,7 +108,7 @@ func installedBoth(a, b *side) func() bool {
 }
 
 // settle pumps until nothing moves for a simulated second.
-func settle(t testing.TB, clock *fakeClock, sides []*side) {
+func settle(t testing.TB, clock *iketest.Clock, sides []*side) {
 	t.Helper()
 	quiet := 0
 	pump(t, clock, sides, 30*time.Second, func() bool {
@@ -221,9 +161,9 @@ func checkPair(t *testing.T, a, b *side) {
 	}
 }
 
-func pair(t *testing.T, cfg Config, ca, cb PeerConfig) (*fakeClock, *side, *side) {
+func pair(t *testing.T, cfg Config, ca, cb PeerConfig) (*iketest.Clock, *side, *side) {
 	net := NewPipeNetwork()
-	clock := &fakeClock{now: t0}
+	clock := iketest.NewClock(t0)
 	a := newSide(t, "A", net, clock, addrA, 1, cfg, ca)
 	b := newSide(t, "B", net, clock, addrB, 2, cfg, cb)
 	return clock, a, b

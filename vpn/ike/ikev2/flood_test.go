@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/palisade/palisade/vpn/ike/internal/iketest"
 )
 
 // spoofedInit builds an IKE_SA_INIT as a flood would send it: a valid
@@ -37,7 +39,7 @@ func TestCookieFlood(t *testing.T) {
 	dyn := peerCfg(t, "ANY", addrB, netip.IPv4Unspecified(), netB, netip.MustParsePrefix("10.200.0.0/16"), false)
 	dyn.Proposals = []Proposal{prop, floodProp}
 	net := NewPipeNetwork()
-	clock := &fakeClock{now: t0}
+	clock := iketest.NewClock(t0)
 	cfg := Config{CookieThreshold: threshold}
 	a := newSide(t, "A", net, clock, addrA, 1, cfg, ca)
 	b := newSide(quietTB{t}, "B", net, clock, addrB, 2, cfg, cb, dyn)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/palisade/palisade/vpn/ike/ikev1"
+	"github.com/palisade/palisade/vpn/ike/internal/iketest"
 )
 
 // FuzzDecode checks that decoding never panics and that whatever decodes
@@ -90,10 +91,10 @@ func establishedPair(t *testing.T) (*side, *side, *ikeSA) {
 		c.Proposals = []Proposal{mustProposal(t, "aes128-sha256-curve25519")}
 	}
 	net := NewPipeNetwork()
-	clock := &fakeClock{now: t0}
+	clock := iketest.NewClock(t0)
 	mk := func(name string, local netip.Addr, seed byte, c PeerConfig) *side {
 		tr := net.Attach(netip.AddrPortFrom(local, 500), netip.AddrPortFrom(local, 4500))
-		s := &side{name: name, tr: tr, inst: ikev1.NewRecordingInstaller(), log: &syncBuffer{}}
+		s := &side{name: name, tr: tr, inst: ikev1.NewRecordingInstaller(), log: &iketest.SyncBuffer{}}
 		s.e = NewEngine(Config{}, Env{Now: clock.Now, Rand: rand.NewChaCha8([32]byte{seed}), Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Installer: s.inst}, tr)
 		s.e.SetPeers([]PeerConfig{c})
 		return s

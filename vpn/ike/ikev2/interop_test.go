@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/palisade/palisade/vpn/ike/ikev1"
+	"github.com/palisade/palisade/vpn/ike/internal/iketest"
 	"github.com/palisade/palisade/vpn/ike/internal/swtest"
 )
 
@@ -48,7 +49,7 @@ func interop(t *testing.T, ikeProp, espProp string) {
 	cfg.Proposals = []Proposal{mustProposal(t, ikeProp)}
 	cfg.Children[0].Proposals[0], cfg.Children[0].PFS = mustChildProposal(t, espProp)
 	inst := ikev1.NewRecordingInstaller()
-	logs := &syncBuffer{}
+	logs := &iketest.SyncBuffer{}
 	w := io.Writer(logs)
 	if testing.Verbose() {
 		w = io.MultiWriter(logs, testWriter{t, "palisade"})

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/palisade/palisade/vpn/ike/internal/iketest"
 )
 
 func TestWrongPSK(t *testing.T) {
@@ -103,7 +105,7 @@ func TestRetransmit(t *testing.T) {
 			ca := peerCfg(t, "GW-B", addrA, addrB, netA, netB, true)
 			cb := peerCfg(t, "GW-A", addrB, addrA, netB, netA, false)
 			net := NewPipeNetwork()
-			clock := &fakeClock{now: t0}
+			clock := iketest.NewClock(t0)
 			a := newSide(t, "A", net, clock, addrA, 1, Config{}, ca)
 			b := newSide(t, "B", net, clock, addrB, 2, Config{}, cb)
 			n := 0
@@ -118,7 +120,7 @@ func TestRetransmit(t *testing.T) {
 	t.Run("give up", func(t *testing.T) {
 		ca := peerCfg(t, "GW-B", addrA, addrB, netA, netB, true)
 		net := NewPipeNetwork()
-		clock := &fakeClock{now: t0}
+		clock := iketest.NewClock(t0)
 		a := newSide(t, "A", net, clock, addrA, 1, Config{}, ca)
 		pump(t, clock, []*side{a}, 70*time.Second, func() bool { return strings.Contains(a.log.String(), "timed out") })
 		if !strings.Contains(a.log.String(), "IKE negotiation with 172.16.23.1 timed out: no answer to IKE_SA_INIT after 5 retransmissions") {
@@ -199,7 +201,7 @@ func TestDPD(t *testing.T) {
 	cb := peerCfg(t, "GW-A", addrB, addrA, netB, netA, false)
 	ca.DPDThreshold = 3
 	net := NewPipeNetwork()
-	clock := &fakeClock{now: t0}
+	clock := iketest.NewClock(t0)
 	a := newSide(t, "A", net, clock, addrA, 1, Config{}, ca)
 	b := newSide(t, "B", net, clock, addrB, 2, Config{}, cb)
 	pump(t, clock, []*side{a, b}, time.Minute, installedBoth(a, b))
@@ -224,7 +226,7 @@ func TestNATAndFragmentation(t *testing.T) {
 	cb := peerCfg(t, "GW-A", addrB, netip.MustParseAddr("198.51.100.7"), netB, netA, false)
 	net := NewPipeNetwork()
 	net.SetNAT(addrA, netip.MustParseAddr("198.51.100.7"))
-	clock := &fakeClock{now: t0}
+	clock := iketest.NewClock(t0)
 	// A fragment size this small splits IKE_AUTH and the CREATE_CHILD_SA messages.
 	cfg := Config{FragmentSize: 200}
 	a := newSide(t, "A", net, clock, addrA, 1, cfg, ca)
@@ -308,7 +310,7 @@ func TestBothInitiate(t *testing.T) {
 		ca := peerCfg(t, "GW-B", addrA, addrB, netA, netB, true)
 		cb := peerCfg(t, "GW-A", addrB, addrA, netB, netA, true)
 		net := NewPipeNetwork()
-		clock := &fakeClock{now: t0}
+		clock := iketest.NewClock(t0)
 		a := newSide(t, "A", net, clock, addrA, seed, Config{}, ca)
 		b := newSide(t, "B", net, clock, addrB, seed+100, Config{}, cb)
 		pump(t, clock, []*side{a, b}, time.Minute, installedBoth(a, b))
@@ -328,7 +330,7 @@ func TestInitialContact(t *testing.T) {
 	ca := peerCfg(t, "GW-B", addrA, addrB, netA, netB, true)
 	cb := peerCfg(t, "GW-A", addrB, addrA, netB, netA, false)
 	net := NewPipeNetwork()
-	clock := &fakeClock{now: t0}
+	clock := iketest.NewClock(t0)
 	a := newSide(t, "A", net, clock, addrA, 1, Config{}, ca)
 	b := newSide(t, "B", net, clock, addrB, 2, Config{}, cb)
 	pump(t, clock, []*side{a, b}, time.Minute, installedBoth(a, b))

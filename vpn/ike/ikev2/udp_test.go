@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/palisade/palisade/vpn/ike/internal/iketest"
 	"github.com/palisade/palisade/vpn/ike/internal/swtest"
 )
 
@@ -27,7 +28,7 @@ func TestRealUDP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock := &fakeClock{now: t0}
+	clock := iketest.NewClock(t0)
 	a := newSideOn(t, "A", ta, clock, 1, Config{}, peerCfg(t, "GW-B", la, lb, netA, netB, true))
 	b := newSideOn(t, "B", tb, clock, 2, Config{}, peerCfg(t, "GW-A", lb, la, netB, netA, false))
 	runCtx, stop := context.WithCancel(ctx)
