@@ -16,6 +16,7 @@ import (
 	"github.com/palisade/palisade/board"
 	"github.com/palisade/palisade/drivers/kmod"
 	"github.com/palisade/palisade/drivers/ports"
+	"github.com/palisade/palisade/firmware/auth"
 	"github.com/palisade/palisade/firmware/commit"
 	"github.com/palisade/palisade/firmware/config"
 	"github.com/palisade/palisade/firmware/netconf"
@@ -188,7 +189,14 @@ func loadConfig(box *Box, log *slog.Logger, say Say) *config.Config {
 	if len(skipped) > 0 {
 		say("using the newest good configuration instead: rollback %d, committed %s", len(skipped), e.Time.Format(time.RFC3339))
 	}
-	return e.Config
+	// A disk written by other means may still hold a plain-text password;
+	// the running configuration only ever holds its hash.
+	c, err := auth.HashPlainText(e.Config, nil)
+	if err != nil {
+		say("%v", err)
+		return e.Config
+	}
+	return c
 }
 
 // NetconfStage is the commit stage for links, addresses and static routes.

@@ -56,12 +56,8 @@ func TestVMSSHByZone(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	hashed, err := HashPlainText(c, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	disk := filepath.Join(t.TempDir(), "ssh.img")
-	if err := cfgdisk.Build(hashed, disk, time.Now()); err != nil {
+	if err := cfgdisk.Build(c, disk, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	lab := qemu.StartT(t, qemu.Topology{
@@ -76,6 +72,7 @@ func TestVMSSHByZone(t *testing.T) {
 		HostKeyCallback: ssh.InsecureIgnoreHostKey(), Timeout: 20 * time.Second}
 
 	var conn net.Conn
+	var err error
 	for try := 0; ; try++ { // the SSH service starts right after the commit
 		conn, err = dialFrom(lab.Netns("host1"), "10.100.11.1:22", 5*time.Second)
 		if err == nil || try == 20 {

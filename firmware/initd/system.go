@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/palisade/palisade/drivers/ports"
+	"github.com/palisade/palisade/firmware/auth"
 	"github.com/palisade/palisade/firmware/boot"
 	"github.com/palisade/palisade/firmware/cli"
 	"github.com/palisade/palisade/firmware/commit"
@@ -65,7 +66,7 @@ func (s *System) Active() *config.Config {
 // comes first.
 func (s *System) Commit(ctx context.Context, cand *config.Config, o cli.CommitOptions) ([]*config.Problem, error) {
 	prev := s.Active()
-	cand, err := HashPlainText(cand, s.Rand)
+	cand, err := auth.HashPlainText(cand, s.Rand)
 	if err != nil {
 		return nil, err
 	}

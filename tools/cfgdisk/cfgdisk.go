@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"time"
 
+	"github.com/palisade/palisade/firmware/auth"
 	"github.com/palisade/palisade/firmware/config"
 	"github.com/palisade/palisade/firmware/store"
 )
@@ -27,6 +28,11 @@ func Build(c *config.Config, out string, now time.Time) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
+	// The disk never holds a plain-text password: hash it as commit does.
+	c, err = auth.HashPlainText(c, nil)
+	if err != nil {
+		return err
+	}
 	s := &store.Store{Dir: dir}
 	if _, err := s.Commit(c, store.Meta{Time: now, User: "palisade-cfg", Comment: "built by palisade-cfg disk"}); err != nil {
 		return fmt.Errorf("laying out the store: %w", err)
