@@ -36,6 +36,9 @@ type Session struct {
 	// terminal or an SSH channel. Otherwise lines are read as they come,
 	// which suits tests and pasted configurations.
 	Interactive bool
+	// Resize delivers the terminal's size (columns, rows) when it changes,
+	// for SSH clients; nil for the serial console, whose size is unknown.
+	Resize <-chan [2]int
 
 	out   io.Writer
 	in    *input
@@ -118,6 +121,9 @@ func (s *Session) Run(ctx context.Context) error {
 		}{s.in, s.Out}, "")
 		s.term.AutoCompleteCallback = s.autoComplete
 		s.out = s.term
+		if s.Resize != nil {
+			go s.follow(ctx, s.term)
+		}
 	} else {
 		s.lines = bufio.NewReader(s.in)
 	}
@@ -149,6 +155,21 @@ func (s *Session) Run(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// follow applies window sizes to the line editor until ctx ends. A size of
+// 0x0 (a client that does not know) keeps the current one.
+func (s *Session) follow(ctx context.Context, t *term.Terminal) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case sz := <-s.Resize:
+			if sz[0] > 0 && sz[1] > 0 {
+				t.SetSize(sz[0], sz[1])
+			}
+		}
+	}
 }
 
 func noRootPassword(c *config.Config) bool {

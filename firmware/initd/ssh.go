@@ -85,10 +85,25 @@ func (s *SSH) server(addr string) *sshd.Server {
 			}
 			return keys
 		},
-		Session: func(ctx context.Context, ch io.ReadWriter, user, term string, _ <-chan sshd.WindowSize) error {
+		Session: func(ctx context.Context, ch io.ReadWriter, user, term string, winch <-chan sshd.WindowSize) error {
 			n := s.ptys.Add(1) - 1
+			resize := make(chan [2]int)
+			go func() {
+				for {
+					select {
+					case <-ctx.Done():
+						return
+					case w := <-winch:
+						select {
+						case resize <- [2]int{w.Cols, w.Rows}:
+						case <-ctx.Done():
+							return
+						}
+					}
+				}
+			}()
 			sess := &cli.Session{In: ch, Out: ch, Sys: s.Sys, Editor: s.Editor, User: user,
-				Terminal: fmt.Sprintf("pts/%d", n), Interactive: term != ""}
+				Terminal: fmt.Sprintf("pts/%d", n), Interactive: term != "", Resize: resize}
 			return sess.Run(ctx)
 		},
 		Exec: func(ctx context.Context, ch io.ReadWriter, user, command string) error {
