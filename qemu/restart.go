@@ -71,6 +71,8 @@ func (l *Lab) Restart(ctx context.Context, name string) (*Guest, error) {
 		ports[n] = netdev{kind: "tapfd", tap: an.tap, file: f}
 	}
 
+	extraFiles(ports) // numbers the fds before startGuest renders the command line
+
 	boots := 1
 	for {
 		kept := filepath.Join(l.dir, fmt.Sprintf("%s.console.%d.log", name, boots))
