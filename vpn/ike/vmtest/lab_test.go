@@ -2,6 +2,7 @@ package vmtest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -180,6 +181,12 @@ func startLab(t *testing.T, s setup) *lab {
 	l.expect(3*time.Minute, `configuration applied: host SRX1`)
 	l.booted = time.Since(l.start)
 	l.login()
+	t.Cleanup(func() {
+		if t.Failed() {
+			out, err := l.tryCLI("show log messages | no-more", 30*time.Second)
+			t.Logf("show log messages (%v):\n%s", err, grepLines(out, "service=ike", "xfrm", "vpn", "ipsec"))
+		}
+	})
 	applied := time.Now()
 	if !s.weInitiate {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -247,6 +254,21 @@ func (l *lab) cli(line string) string {
 	l.t.Helper()
 	l.g.Send(line)
 	return l.expect(time.Minute, regexp.QuoteMeta("root@"+hostName+"> "))
+}
+
+// tryCLI is cli for cleanups: it reports instead of failing the test.
+func (l *lab) tryCLI(line string, timeout time.Duration) (string, error) {
+	select {
+	case <-l.g.Exited():
+		return "", errors.New("the guest has exited")
+	default:
+	}
+	if err := l.g.Send(line); err != nil {
+		return "", err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	return l.g.Expect(ctx, regexp.MustCompile(regexp.QuoteMeta("root@"+hostName+"> ")))
 }
 
 // ipsecSA is one line of `show security ipsec security-associations`.
@@ -399,21 +421,15 @@ func (l *lab) swChildren() ([]swtest.ChildSPIs, string) {
 	return swtest.InstalledChildren(out), out
 }
 
-// consoleSince returns the guest's console output after the given length.
-func (l *lab) consoleSince(n int) string {
-	out := l.g.Output()
-	if n > len(out) {
-		return ""
-	}
-	return out[n:]
-}
-
-// grepLines returns the lines of s that contain sub.
-func grepLines(s, sub string) string {
+// grepLines returns the lines of s that contain any of subs, in order.
+func grepLines(s string, subs ...string) string {
 	var b strings.Builder
 	for _, line := range strings.Split(s, "\n") {
-		if strings.Contains(line, sub) {
-			b.WriteString(strings.TrimRight(line, "\r") + "\n")
+		for _, sub := range subs {
+			if strings.Contains(line, sub) {
+				b.WriteString(strings.TrimRight(line, "\r") + "\n")
+				break
+			}
 		}
 	}
 	return b.String()
