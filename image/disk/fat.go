@@ -16,14 +16,23 @@ import (
 // slots with the same code the box runs over its mounted ESP.
 type FATFS struct{ FS filesystem.FileSystem }
 
+// abs is the name for go-diskfs's own methods (OpenFile, Mkdir, Rename, Remove), rel for its io/fs ones
+// (ReadDir, ReadFile), which take fs.ValidPath names.
 func abs(name string) string { return path.Join("/", name) }
+
+func rel(name string) string {
+	if r := path.Clean("/" + name)[1:]; r != "" {
+		return r
+	}
+	return "."
+}
 
 // ReadFile implements software.FS.
 func (f FATFS) ReadFile(name string) ([]byte, error) {
 	if !f.exists(name) {
 		return nil, fmt.Errorf("reading %s: %w", name, fs.ErrNotExist)
 	}
-	return f.FS.ReadFile(abs(name))
+	return f.FS.ReadFile(rel(name))
 }
 
 // ReadDir implements software.FS.
@@ -31,7 +40,7 @@ func (f FATFS) ReadDir(name string) ([]string, error) {
 	if name != "" && name != "." && !f.exists(name) {
 		return nil, nil
 	}
-	ents, err := f.FS.ReadDir(abs(name))
+	ents, err := f.FS.ReadDir(rel(name))
 	if err != nil {
 		return nil, fmt.Errorf("listing %s: %w", name, err)
 	}
@@ -48,11 +57,11 @@ func (f FATFS) ReadDir(name string) ([]string, error) {
 
 // exists reports whether name is in its directory.
 func (f FATFS) exists(name string) bool {
-	dir, base := path.Split(abs(name))
-	if dir != "/" && !f.exists(path.Clean(dir)) {
+	dir, base := path.Split(rel(name))
+	if dir != "" && !f.exists(path.Clean(dir)) {
 		return false
 	}
-	ents, err := f.FS.ReadDir(path.Clean(dir))
+	ents, err := f.FS.ReadDir(rel(dir))
 	if err != nil {
 		return false
 	}
