@@ -1,142 +1,177 @@
-// Command palisade-lab boots the seed's two-site lab (../shared/seed/LAB.md): srx1 and srx2 with config
-// disks built from their set files, host namespaces host1, host2 and inet. It prints both consoles with a
-// prefix and runs until interrupted; with -demo it waits for both boxes, pings host2 from host1, shows
-// the IKE and IPsec SAs on srx1, and exits.
+// Command palisade-lab boots the seed's two-site lab (package qemu/seedlab): SRX1 and SRX2 as QEMU guests
+// of the image `make image` built, with config disks made from the seed's configurations, and the host
+// namespaces host1, host2 and inet. With -demo it runs the example's Verification steps on both consoles
+// and says PASS or FAIL for each; with -keep (or without -demo) it leaves the lab up, prints how to attach
+// to either console, and tears everything down at Ctrl-C.
 //
-//	palisade-lab [-board qemu-x86_64] [-out out] [-srx1 FILE] [-srx2 FILE] [-demo]
+//	palisade-lab [-board qemu-x86_64] [-out out] [-srx1 FILE] [-srx2 FILE] [-demo] [-reboot] [-keep]
+//	palisade-lab -attach SOCKET
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"regexp"
-	"sync"
+	"syscall"
 	"time"
 
 	"github.com/palisade/palisade/board"
 	"github.com/palisade/palisade/qemu"
+	"github.com/palisade/palisade/qemu/seedlab"
 )
 
 func main() {
-	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+	if err := run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintf(os.Stderr, "palisade-lab: %v\n", err)
 		os.Exit(1)
 	}
 }
 
-func run(args []string, stdout, stderr io.Writer) error {
+func run(args []string, stdin *os.File, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("palisade-lab", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	boardName := fs.String("board", "qemu-x86_64", "QEMU board")
-	outDir := fs.String("out", "out", "where `make image` wrote the images; the lab's disks go to OUT/lab")
-	srx1 := fs.String("srx1", "../shared/seed/srx1.set", "configuration of srx1")
-	srx2 := fs.String("srx2", "../shared/seed/srx2.set", "configuration of srx2")
-	demo := fs.Bool("demo", false, "run the demo checks and exit")
-	prompt := fs.String("prompt", `login: `, "regexp that shows a box finished booting")
+	outDir := fs.String("out", "out", "where `make image` wrote the images; the lab's disks and console logs go to OUT/lab")
+	srx1 := fs.String("srx1", "", "configuration of SRX1 (set, brace or CBOR); default: the seed's srx1.set")
+	srx2 := fs.String("srx2", "", "configuration of SRX2; default: the seed's srx2.set")
+	demo := fs.Bool("demo", false, "run the Verification steps, print PASS or FAIL for each, and tear down (unless -keep)")
+	reboot := fs.Bool("reboot", false, "with -demo: then reboot SRX2 and measure how long the tunnel takes to come back")
+	keep := fs.Bool("keep", false, "keep the lab up (after the demo) until Ctrl-C, and print how to attach to the consoles")
+	attach := fs.String("attach", "", "attach this terminal to a console `SOCKET` the lab printed (Ctrl-] leaves)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *attach != "" {
+		return attachConsole(*attach, stdin, stdout)
 	}
 	b, err := board.Lookup(*boardName)
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-
-	labDir := filepath.Join(*outDir, "lab")
-	if err := os.MkdirAll(labDir, 0o755); err != nil {
-		return fmt.Errorf("making %s: %w", labDir, err)
-	}
-	disks := map[string]string{}
-	for name, cfg := range map[string]string{"srx1": *srx1, "srx2": *srx2} {
-		disk := filepath.Join(labDir, name+".img")
-		out, err := exec.CommandContext(ctx, "go", "run", "./tools/palisade-cfg", "disk", cfg, "-o", disk).CombinedOutput()
-		if err != nil {
-			return fmt.Errorf("building the config disk of %s from %s: %w\n%s", name, cfg, err, out)
+	opts := seedlab.Options{Board: b, Dir: filepath.Join(*outDir, "lab"), GuestTimeout: 24 * time.Hour}
+	opts.Kernel, opts.Initramfs = qemu.ImagePaths(*outDir, b.Name)
+	for _, c := range []struct {
+		path string
+		dst  *[]byte
+	}{{*srx1, &opts.SRX1Config}, {*srx2, &opts.SRX2Config}} {
+		if c.path == "" {
+			continue
 		}
-		disks[name] = disk
+		if *c.dst, err = os.ReadFile(c.path); err != nil {
+			return fmt.Errorf("reading a configuration: %w", err)
+		}
 	}
-	k, i := qemu.ImagePaths(*outDir, b.Name)
-	topo := qemu.SeedLab(b, k, i, disks["srx1"], disks["srx2"])
-	topo.Dir = labDir
-	lab, err := qemu.Start(ctx, topo)
+	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
+		return fmt.Errorf("making the lab directory: %w", err)
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	start := time.Now()
+	fmt.Fprintf(stdout, "palisade-lab: booting SRX1 and SRX2 (%s, %s) with the %s configurations\n", b.Name, opts.Kernel, configNames(*srx1, *srx2))
+	lab, err := seedlab.Start(ctx, opts)
 	if err != nil {
 		return err
 	}
-	defer lab.Close()
-
-	var mu sync.Mutex // one line at a time on stdout
-	followCtx, stopFollow := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	for _, g := range lab.Guests() {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			g.Follow(followCtx, &prefixWriter{w: stdout, mu: &mu, prefix: g.Box.Name + "| "})
-		}()
-	}
-	defer func() { stopFollow(); wg.Wait() }()
-	fmt.Fprintf(stdout, "palisade-lab: namespaces host1=%s host2=%s inet=%s; console logs in %s\n",
-		lab.Netns("host1"), lab.Netns("host2"), lab.Netns("inet"), labDir)
-
-	if !*demo {
-		<-ctx.Done()
-		return nil
-	}
-	bootCtx, cancel := context.WithTimeout(ctx, 3*time.Minute)
-	defer cancel()
-	re := regexp.MustCompile(*prompt)
-	for _, g := range lab.Guests() {
-		if _, err := g.Expect(bootCtx, re); err != nil {
-			return err
+	defer func() {
+		if err := lab.Close(); err != nil {
+			fmt.Fprintf(stderr, "palisade-lab: tearing down: %v\n", err)
+		} else {
+			fmt.Fprintln(stdout, "palisade-lab: lab torn down (QEMUs stopped, namespaces and TAPs removed)")
 		}
-		fmt.Fprintf(stdout, "palisade-lab: %s booted in %v\n", g.Box.Name, time.Since(g.Started()).Round(100*time.Millisecond))
+	}()
+	fmt.Fprintf(stdout, "palisade-lab: both routers at the CLI prompt after %v; console logs in %s\n", time.Since(start).Round(100*time.Millisecond), opts.Dir)
+
+	var demoErr error
+	if *demo {
+		demoErr = runDemo(ctx, lab, *reboot, start, stdout)
 	}
+	if !*demo || *keep {
+		if err := keepUp(ctx, lab, stdout); err != nil {
+			return errors.Join(demoErr, err)
+		}
+	}
+	return demoErr
+}
+
+func configNames(srx1, srx2 string) string {
+	if srx1 == "" && srx2 == "" {
+		return "seed's"
+	}
+	return "given"
+}
+
+// runDemo runs the checks in the order of the example's Verification section, printing each command
+// and output, then a verdict per check.
+func runDemo(ctx context.Context, lab *seedlab.Lab, reboot bool, start time.Time, w io.Writer) error {
+	took, err := lab.WaitTunnel(ctx, 90*time.Second)
+	if err != nil {
+		fmt.Fprintf(w, "palisade-lab: the tunnel did not come up: %v\n", err)
+	} else {
+		fmt.Fprintf(w, "palisade-lab: IKE SA UP on both routers %v after login (establish-tunnels immediately)\n", took.Round(100*time.Millisecond))
+	}
+	var results []seedlab.Result
+	for _, c := range seedlab.Checks() {
+		fmt.Fprintf(w, "\n=== Check %s: %s\n\n", c.ID, c.Name)
+		t := time.Now()
+		r := c.Run(ctx, lab)
+		r.ID, r.Name, r.Took = c.ID, c.Name, time.Since(t)
+		fmt.Fprintf(w, "%s\n%s\n", r.Evidence, r)
+		results = append(results, r)
+	}
+	labTime := time.Since(start)
+	fmt.Fprintf(w, "\n=== Summary\n\n")
+	failed := 0
+	for _, r := range results {
+		fmt.Fprintln(w, r)
+		if !r.Pass {
+			failed++
+		}
+	}
+	fmt.Fprintf(w, "\n%d of %d checks passed; boot, tunnel and checks took %v\n", len(results)-failed, len(results), labTime.Round(100*time.Millisecond))
 	var errs []error
-	for _, dst := range []string{"10.100.11.1", "10.100.22.10"} {
-		out, err := lab.Exec(bootCtx, "host1", "ping", "-c", "3", "-W", "5", dst)
-		fmt.Fprintf(stdout, "palisade-lab: host1$ ping -c 3 %s\n%s", dst, out)
-		errs = append(errs, err)
+	if failed > 0 {
+		errs = append(errs, fmt.Errorf("%d of %d checks failed", failed, len(results)))
 	}
-	srx1Guest := lab.Guest("srx1")
-	for _, line := range []string{"root", "show security ike security-associations", "show security ipsec security-associations"} {
-		if err := srx1Guest.Send(line); err != nil {
-			errs = append(errs, err)
+	if reboot {
+		fmt.Fprintf(w, "\n=== SRX2 reboots (request system reboot); the tunnel must come back by itself\n\n")
+		rec, err := lab.Reboot(ctx, lab.SRX2, 4*time.Minute)
+		fmt.Fprintf(w, "%s\n", rec.Evidence)
+		if rec.LostAnswers > 0 {
+			fmt.Fprintf(w, "FAIL: the CLI did not act on the answer \"yes\" %d times (typed after the question appeared)\n", rec.LostAnswers)
+			errs = append(errs, errors.New("reboot: the CLI lost the answer to its question"))
 		}
-		time.Sleep(time.Second)
+		if err != nil {
+			fmt.Fprintf(w, "FAIL reboot recovery: %v\n", err)
+			errs = append(errs, err)
+		} else {
+			fmt.Fprintf(w, "PASS reboot recovery: %v\n", rec)
+		}
 	}
 	return errors.Join(errs...)
 }
 
-// prefixWriter writes whole lines, each with a prefix.
-type prefixWriter struct {
-	w      io.Writer
-	mu     *sync.Mutex
-	prefix string
-	part   []byte
-}
-
-func (p *prefixWriter) Write(b []byte) (int, error) {
-	p.part = append(p.part, b...)
-	for {
-		i := bytes.IndexByte(p.part, '\n')
-		if i < 0 {
-			return len(b), nil
+// keepUp hands both consoles over to the user and waits for Ctrl-C.
+func keepUp(ctx context.Context, lab *seedlab.Lab, w io.Writer) error {
+	fmt.Fprintf(w, "\nThe lab is up. Both consoles are logged in as root; attach to one (Ctrl-] leaves, Enter shows the prompt):\n")
+	for _, r := range lab.Routers() {
+		g := r.Guest()
+		if err := g.ReleaseConsole(); err != nil {
+			return err
 		}
-		p.mu.Lock()
-		_, err := fmt.Fprintf(p.w, "%s%s\n", p.prefix, bytes.TrimRight(p.part[:i], "\r"))
-		p.mu.Unlock()
-		p.part = p.part[i+1:]
-		if err != nil {
-			return len(b), err
-		}
+		fmt.Fprintf(w, "  %s: go run ./qemu/cmd/palisade-lab -attach %s\n", r.Host, g.ConsoleSocket())
+		fmt.Fprintf(w, "        or socat -,raw,echo=0,escape=0x1d UNIX-CONNECT:%s\n", g.ConsoleSocket())
+		fmt.Fprintf(w, "        console log: %s\n", g.LogFile())
 	}
+	fmt.Fprintf(w, "Hosts: ip netns exec %s ping 10.100.22.10   (host2 is %s, the Internet is %s; e.g. tcpdump -ni any there)\n",
+		lab.Netns("host1"), lab.Netns("host2"), lab.Netns("inet"))
+	fmt.Fprintf(w, "Ctrl-C here tears the lab down.\n")
+	<-ctx.Done()
+	fmt.Fprintln(w)
+	return nil
 }
