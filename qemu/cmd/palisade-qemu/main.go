@@ -1,6 +1,6 @@
 // Command palisade-qemu boots a board's image in QEMU with the console on the terminal (Ctrl-A X quits).
 //
-//	palisade-qemu [-board qemu-x86_64] [-out out] [-config out/qemu-x86_64/config.img] [-nics 2] [-print]
+//	palisade-qemu [-board qemu-x86_64] [-out out] [-config out/qemu-x86_64/config.img | -disk out/qemu-x86_64/palisade.img] [-nics 2] [-print]
 package main
 
 import (
@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 
 	"github.com/palisade/palisade/board"
 	"github.com/palisade/palisade/qemu"
@@ -29,6 +30,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	kernel := fs.String("kernel", "", "kernel image (default OUT/BOARD/kernel)")
 	initrd := fs.String("initrd", "", "initramfs (default OUT/BOARD/initramfs.cpio.gz)")
 	config := fs.String("config", "", "raw config disk image (a PALISADE filesystem) to attach, optional")
+	diskImage := fs.String("disk", "", "boot this disk image (make disk) under UEFI firmware instead of the kernel and initramfs; it is written to")
 	nics := fs.Int("nics", 2, "number of ports (ge-0/0/0..) to give the box, unconnected")
 	mem := fs.Int("mem", 512, "memory in MB")
 	kargs := fs.String("append", "", "extra kernel arguments")
@@ -51,6 +53,15 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if *initrd != "" {
 		i = *initrd
 	}
+	var efi *qemu.EFI
+	if *diskImage != "" {
+		// A fresh variable store beside the image each run: Palisade keeps its slot state on the ESP,
+		// not in EFI variables.
+		if efi, err = qemu.NewEFI(b, *diskImage, filepath.Dir(*diskImage)); err != nil {
+			return err
+		}
+		k, i = "", ""
+	}
 	for _, f := range []string{k, i, *config} {
 		if f == "" {
 			continue
@@ -61,7 +72,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	}
 	cmdline := qemu.InteractiveCommand(qemu.Box{
 		Name: b.Name, Board: b, Kernel: k, Initramfs: i, ConfigDisk: *config,
-		NICs: *nics, MemoryMB: *mem, KernelArgs: *kargs, Verbose: *verbose,
+		NICs: *nics, MemoryMB: *mem, KernelArgs: *kargs, Verbose: *verbose, EFI: efi,
 	})
 	if *printOnly {
 		fmt.Fprintln(stdout, qemu.ShellQuote(cmdline))
