@@ -23,19 +23,18 @@ func childrenEstablished(log string) map[string]bool {
 	return ids
 }
 
-var roles = []struct {
-	name       string
-	weInitiate bool
-}{
-	{"we initiate", true},
-	{"strongSwan initiates", false},
-}
-
 // TestVMDataPath: IKEv1 main mode and IKEv2, each with us and with charon
 // as initiator; pings cross the tunnel, the console lists the SA pair on
 // port 4500 (kernel-libipsec forces NAT-T) and the ESP counters move by
 // at least the pings.
 func TestVMDataPath(t *testing.T) {
+	roles := []struct {
+		name       string
+		weInitiate bool
+	}{
+		{"we initiate", true},
+		{"strongSwan initiates", false},
+	}
 	for _, version := range []int{1, 2} {
 		for _, role := range roles {
 			t.Run(fmt.Sprintf("IKEv%d/%s", version, role.name), func(t *testing.T) {
