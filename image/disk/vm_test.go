@@ -254,3 +254,125 @@ func TestVMUpgrade(t *testing.T) {
 	}
 	t.Logf("upgrade test: %v for 5 boots", time.Since(testStart).Round(time.Second))
 }
+
+// trialFixture is vmFixture with an initramfs whose init is the stand-in internal/trialinit, which does
+// what the init must do with the slots (StartBoot, Confirm) and nothing else.
+func trialFixture(t *testing.T, name string) vmFixture {
+	t.Helper()
+	f := vmSetup(t, name)
+	b := f.b
+	// The stand-in's own modules (its Modules, kept in sync by hand: it is a main package).
+	b.Modules = []string{"virtio_pci", "virtio_blk", "vfat", "nls_cp437", "nls_ascii", "softdog"}
+	q := *b.QEMU
+	q.PVH = false // only the initramfs is used; the disk boots the EFI stub
+	b.QEMU = &q
+	start := time.Now()
+	res, err := image.Build(context.Background(), image.Options{
+		Board: b, ModuleDir: repo, Init: "./image/disk/internal/trialinit", CacheDir: filepath.Join(repo, "cache"),
+		OutDir: filepath.Join(f.dir, "trial"), Commands: []string{},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.MissingModules) > 0 {
+		t.Fatalf("kernel lacks %v", res.MissingModules)
+	}
+	t.Logf("built the trial initramfs in %v", time.Since(start).Round(100*time.Millisecond))
+	f.initramfs = res.Initramfs
+	return f
+}
+
+// installTrial writes version into the inactive slot with a short deadline, as `request system software
+// add` does on the box.
+func (f vmFixture) installTrial(t *testing.T, img, version, extra string, deadline time.Duration) {
+	t.Helper()
+	var bundle bytes.Buffer
+	if err := WriteBundle(&bundle, f.b, version, f.kernel, f.initramfs); err != nil {
+		t.Fatal(err)
+	}
+	d, esp, err := Open(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	st, err := software.Read(esp, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	running, _ := st.Default()
+	if _, err := software.Add(context.Background(), esp, &bundle, software.AddOptions{
+		Board: f.b.Name, KernelArgs: KernelArgs(f.b), Running: running, Deadline: deadline, ExtraArgs: extra,
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestVMTrialBoot runs the in-guest half of an upgrade with the stand-in init: a trial that hangs is
+// rebooted by the watchdog at its deadline and the box comes back on the old slot by itself; a trial
+// that confirms renames its own loader entry through Linux's vfat and stays.
+func TestVMTrialBoot(t *testing.T) {
+	f := trialFixture(t, "qemu-x86_64")
+	img := filepath.Join(f.dir, "palisade.img")
+	if err := Build(context.Background(), Options{
+		Board: f.b, Kernel: f.kernel, Initramfs: f.initramfs, Version: "1.0-trial", BootLoader: f.loader,
+	}, img); err != nil {
+		t.Fatal(err)
+	}
+	lab, g := f.start(t, img)
+	ctx := context.Background()
+	boot := func() *qemu.Guest {
+		t.Helper()
+		ng, err := lab.Restart(ctx, "box")
+		if err != nil {
+			t.Fatal(err)
+		}
+		g = ng
+		return ng
+	}
+	expect(t, g, 3*time.Minute, `trialinit: slot A version 1.0-trial trying false`)
+	expect(t, g, time.Minute, `trialinit: up`)
+	g.Kill()
+
+	// A trial that hangs: the watchdog ends it at the deadline, and the next boot is slot A.
+	const deadline = 20 * time.Second
+	f.installTrial(t, img, "2.0-hang", "palisade.test.hang=1", deadline)
+	boot()
+	expect(t, g, 3*time.Minute, `trialinit: slot B version 2.0-hang trying true deadline 20s`)
+	expect(t, g, time.Minute, `trialinit: hanging`)
+	hung := time.Now()
+	wctx, cancel := context.WithTimeout(ctx, deadline+time.Minute)
+	defer cancel()
+	g.Wait(wctx) // QEMU exits on the guest's reboot (-no-reboot)
+	if wctx.Err() != nil {
+		t.Fatalf("the hung trial was not rebooted within %v", deadline+time.Minute)
+	}
+	t.Logf("the watchdog rebooted the hung trial %v after it hung (deadline %v)", time.Since(hung).Round(100*time.Millisecond), deadline)
+	if st := readState(t, img); !st.B.Failed() {
+		t.Fatalf("slot B should have failed: %+v", st.B)
+	}
+	boot()
+	expect(t, g, 3*time.Minute, `trialinit: slot A version 1.0-trial trying false`)
+	expect(t, g, time.Minute, `trialinit: up`)
+	g.Kill()
+
+	// A trial that confirms stays.
+	f.installTrial(t, img, "3.0-good", "", deadline)
+	boot()
+	expect(t, g, 3*time.Minute, `trialinit: slot B version 3.0-good trying true`)
+	expect(t, g, time.Minute, `trialinit: confirmed`)
+	expect(t, g, time.Minute, `trialinit: up`)
+	// Past the deadline: the watchdog was disarmed.
+	time.Sleep(deadline + 5*time.Second)
+	select {
+	case <-g.Exited():
+		t.Fatal("the box rebooted after confirming: the watchdog was not disarmed")
+	default:
+	}
+	g.Kill()
+	if st := readState(t, img); st.B.Entry.Counting || st.B.EntryFile != "palisade-b.conf" {
+		t.Fatalf("slot B should be confirmed by the guest: %+v", st.B)
+	}
+	boot()
+	expect(t, g, 3*time.Minute, `trialinit: slot B version 3.0-good trying false`)
+	g.Kill()
+}
