@@ -66,7 +66,8 @@ func Read(fsys FS, running Slot) (State, error) {
 type AddOptions struct {
 	// Board is the running board's name; a bundle for another board is refused.
 	Board string
-	// KernelArgs are the board's kernel arguments (console, panic), written into the new entry.
+	// KernelArgs are the board's kernel arguments (console, panic), written into the new entry. "" takes
+	// them from the running slot's entry, so the CLI need not know them.
 	KernelArgs string
 	// Running is the slot the firmware booted from; the other one is written. On the host (Running "")
 	// the slot that is not the default is written.
@@ -149,6 +150,9 @@ func Add(ctx context.Context, fsys FS, r io.Reader, o AddOptions) (Manifest, err
 		return Manifest{}, fmt.Errorf("installing into slot %s: %w", target, err)
 	}
 	args := o.KernelArgs
+	if args == "" && o.Running.Valid() {
+		args = InheritedArgs(st.Slot(o.Running).Entry.Get("options"))
+	}
 	if o.Deadline > 0 && !o.Confirmed {
 		args += fmt.Sprintf(" %s=%d", CmdlineDeadline, int(o.Deadline.Seconds()))
 	}
@@ -177,6 +181,19 @@ func Add(ctx context.Context, fsys FS, r io.Reader, o AddOptions) (Manifest, err
 		}
 	}
 	return m, nil
+}
+
+// InheritedArgs returns an entry's kernel command line without what belongs to one slot or one trial
+// (palisade.slot, palisade.deadline), for the entry of a new slot.
+func InheritedArgs(options string) string {
+	var keep []string
+	for _, f := range strings.Fields(options) {
+		if strings.HasPrefix(f, CmdlineSlot+"=") || strings.HasPrefix(f, CmdlineDeadline+"=") {
+			continue
+		}
+		keep = append(keep, f)
+	}
+	return strings.Join(keep, " ")
 }
 
 // writeSlot streams the bundle's files into dir as NAME.new, checking each against the manifest.

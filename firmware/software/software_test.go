@@ -4,10 +4,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func bundle(t *testing.T, version, board string) []byte {
@@ -293,4 +297,47 @@ func FuzzParseManifest(f *testing.F) {
 			t.Fatalf("round trip of %q: %v", data, err)
 		}
 	})
+}
+
+func TestAddInheritsArgs(t *testing.T) {
+	fsys := newESP(t)
+	if _, err := Add(context.Background(), fsys, bytes.NewReader(bundle(t, "2.0", "qemu-x86_64")),
+		AddOptions{Board: "qemu-x86_64", Running: SlotA, Deadline: 90 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	data, err := fsys.ReadFile(EntriesDir + "/palisade-b+1.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "options console=ttyS0,115200 panic=-1 palisade.deadline=90 palisade.slot=b\n"; !strings.Contains(string(data), want) {
+		t.Errorf("entry lacks %q:\n%s", want, data)
+	}
+}
+
+func TestOpenBundle(t *testing.T) {
+	want := bundle(t, "2.0", "qemu-x86_64")
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/palisade.bundle" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Write(want)
+	}))
+	defer srv.Close()
+	file := filepath.Join(t.TempDir(), "b")
+	os.WriteFile(file, want, 0o644)
+	for _, src := range []string{srv.URL + "/palisade.bundle", file} {
+		r, err := OpenBundle(context.Background(), srv.Client(), src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(r)
+		r.Close()
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s: got %d bytes, want %d", src, len(got), len(want))
+		}
+	}
+	if _, err := OpenBundle(context.Background(), srv.Client(), srv.URL+"/missing"); err == nil || !strings.Contains(err.Error(), "404") {
+		t.Errorf("missing: %v", err)
+	}
 }
