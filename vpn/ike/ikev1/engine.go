@@ -77,6 +77,7 @@ type Engine struct {
 	sas       map[isakmp.Cookie]*IKESA
 	nextIndex uint32
 	cmds      chan func()
+	drops     dropLog
 }
 
 // NewEngine returns an engine sending through tr.

@@ -37,7 +37,7 @@ func (e *Engine) handleInformational(sa *IKESA, h isakmp.Header, b []byte) {
 	iv := ikecrypto.PhaseIV(sa.prop.Hash, sa.iv, h.MessageID)
 	m, hash, rest, _, err := decryptPhase2(sa, b, iv)
 	if err != nil || !bytes.Equal(hash, ikecrypto.QuickHash1(sa.prop.Hash, sa.keys.SKEYID_a, h.MessageID, rest)) {
-		e.env.Log.Info("dropping informational that fails its HASH", "gateway", sa.peer.cfg.Name, "err", err)
+		e.logDrop("dropping informational that fails its HASH", "gateway", sa.peer.cfg.Name, "err", err)
 		return
 	}
 	for _, p := range m.Payloads[1:] {

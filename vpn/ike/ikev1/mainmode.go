@@ -52,7 +52,7 @@ func (e *Engine) initiateMain(p *peer) {
 func (e *Engine) respondMM1(d Datagram, b []byte) {
 	m, err := isakmp.Decode(b)
 	if err != nil {
-		e.env.Log.Info("dropping malformed main mode message 1", "from", d.Remote, "err", err)
+		e.logDrop("dropping malformed main mode message 1", "from", d.Remote, "err", err)
 		return
 	}
 	p := e.peerByRemote(d.Remote.Addr())
@@ -147,7 +147,7 @@ func (e *Engine) handleMain(sa *IKESA, h isakmp.Header, b []byte) {
 func (e *Engine) initiatorMM2(sa *IKESA, b []byte) {
 	m, err := isakmp.Decode(b)
 	if err != nil {
-		e.env.Log.Info("dropping malformed main mode message 2", "gateway", sa.peer.cfg.Name, "err", err)
+		e.logDrop("dropping malformed main mode message 2", "gateway", sa.peer.cfg.Name, "err", err)
 		return
 	}
 	sar := isakmp.Find[*isakmp.SA](m.Payloads)
@@ -191,7 +191,7 @@ func (e *Engine) makeKE(sa *IKESA) error {
 func (e *Engine) responderMM3(sa *IKESA, b []byte) {
 	m, err := isakmp.Decode(b)
 	if err != nil {
-		e.env.Log.Info("dropping malformed main mode message 3", "gateway", sa.peer.cfg.Name, "err", err)
+		e.logDrop("dropping malformed main mode message 3", "gateway", sa.peer.cfg.Name, "err", err)
 		return
 	}
 	ke, n := isakmp.Find[*isakmp.KeyExchange](m.Payloads), isakmp.Find[*isakmp.Nonce](m.Payloads)
@@ -242,7 +242,7 @@ func checkPeerID(p *peer, id *isakmp.Identification) error {
 func (e *Engine) initiatorMM4(sa *IKESA, b []byte) {
 	m, err := isakmp.Decode(b)
 	if err != nil {
-		e.env.Log.Info("dropping malformed main mode message 4", "gateway", sa.peer.cfg.Name, "err", err)
+		e.logDrop("dropping malformed main mode message 4", "gateway", sa.peer.cfg.Name, "err", err)
 		return
 	}
 	ke, n := isakmp.Find[*isakmp.KeyExchange](m.Payloads), isakmp.Find[*isakmp.Nonce](m.Payloads)

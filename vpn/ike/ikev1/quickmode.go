@@ -87,7 +87,7 @@ func (e *Engine) respondQM1(sa *IKESA, h isakmp.Header, b []byte) {
 	iv := ikecrypto.PhaseIV(sa.prop.Hash, sa.iv, h.MessageID)
 	m, hash, rest, iv, err := decryptPhase2(sa, b, iv)
 	if err != nil || !bytes.Equal(hash, ikecrypto.QuickHash1(sa.prop.Hash, sa.keys.SKEYID_a, h.MessageID, rest)) {
-		e.env.Log.Info("dropping quick mode message 1 that fails HASH(1)", "gateway", sa.peer.cfg.Name, "err", err)
+		e.logDrop("dropping quick mode message 1 that fails HASH(1)", "gateway", sa.peer.cfg.Name, "err", err)
 		return
 	}
 	sai, n := isakmp.Find[*isakmp.SA](m.Payloads), isakmp.Find[*isakmp.Nonce](m.Payloads)
@@ -203,7 +203,7 @@ func (e *Engine) matchProxyID(p *peer, idci, idcr *isakmp.Identification) *child
 func (e *Engine) initiatorQM2(sa *IKESA, ex *exchange, b []byte) {
 	m, hash, rest, iv, err := decryptPhase2(sa, b, ex.iv)
 	if err != nil || !bytes.Equal(hash, ikecrypto.QuickHash2(sa.prop.Hash, sa.keys.SKEYID_a, ex.mid, ex.ni, rest)) {
-		e.env.Log.Info("dropping quick mode message 2 that fails HASH(2)", "gateway", sa.peer.cfg.Name, "err", err)
+		e.logDrop("dropping quick mode message 2 that fails HASH(2)", "gateway", sa.peer.cfg.Name, "err", err)
 		return
 	}
 	c := ex.child
@@ -254,7 +254,7 @@ func (e *Engine) initiatorQM2(sa *IKESA, ex *exchange, b []byte) {
 func (e *Engine) responderQM3(sa *IKESA, ex *exchange, b []byte) {
 	_, hash, _, _, err := decryptPhase2(sa, b, ex.iv)
 	if err != nil || !bytes.Equal(hash, ikecrypto.QuickHash3(sa.prop.Hash, sa.keys.SKEYID_a, ex.mid, ex.ni, ex.nr)) {
-		e.env.Log.Info("dropping quick mode message 3 that fails HASH(3)", "gateway", sa.peer.cfg.Name, "err", err)
+		e.logDrop("dropping quick mode message 3 that fails HASH(3)", "gateway", sa.peer.cfg.Name, "err", err)
 		return
 	}
 	ex.lastRecv = b
