@@ -9,7 +9,7 @@ GO ?= go
 export CGO_ENABLED ?= 0
 
 include mk/image.mk
--include mk/disk.mk
+include mk/disk.mk
 
 .PHONY: all test test-deps test-unit test-system fmt vet demo bench tools clean
 

@@ -107,6 +107,10 @@ type QEMU struct {
 // crc32c_generic comes first: ext4 metadata checksums and nf_tables (through libcrc32c) both look up "crc32c".
 func storageModules() []string { return []string{"crc32c_generic", "crc16", "mbcache", "jbd2", "ext4"} }
 
+// espModules: the EFI system partition holding the A/B firmware slots is FAT (vfat, with the kernel's default
+// codepage 437 and iocharset ascii), and softdog enforces a trial boot's deadline (firmware/software).
+func espModules() []string { return []string{"vfat", "nls_cp437", "nls_ascii", "softdog"} }
+
 // nftModules: nftables with conntrack, reject, log, limits, named counters (objref) and IPsec matching.
 // nft_counter, nft_exthdr (TCP MSS), rt, range, lookup and the set backends are built into nf_tables in this
 // kernel. nft_log needs a logger backend: nf_log_syslog. A missing expression module shows as ENOENT when
@@ -174,6 +178,7 @@ func boards() []Board {
 			Modules: concat(
 				[]string{"virtio_pci", "virtio_net", "e1000", "virtio_blk", "virtio_rng"},
 				storageModules(),
+				espModules(),
 				nftModules(),
 				ipsecModules(),
 				[]string{"aesni_intel", "ghash_clmulni_intel"},
@@ -199,6 +204,7 @@ func boards() []Board {
 			Modules: concat(
 				[]string{"virtio_pci", "virtio_net", "virtio_blk", "virtio_rng"},
 				storageModules(),
+				espModules(),
 				nftModules(),
 				ipsecModules(),
 				[]string{"aes_ce_blk", "ghash_ce"},
@@ -225,6 +231,7 @@ func boards() []Board {
 				// Three Intel i210 ports; mSATA/SD for the config partition.
 				[]string{"igb", "ahci", "sd_mod", "sdhci_pci", "mmc_block"},
 				storageModules(),
+				espModules(),
 				nftModules(),
 				ipsecModules(),
 				[]string{"aesni_intel", "ghash_clmulni_intel"},
@@ -245,6 +252,7 @@ func boards() []Board {
 				// RK3399: WAN is the SoC's GMAC (stmmac/dwmac-rk), LAN is an RTL8111 on PCIe; config on microSD.
 				[]string{"dwmac_rk", "r8169", "pcie_rockchip_host", "dw_mmc_rockchip", "mmc_block"},
 				storageModules(),
+				espModules(),
 				nftModules(),
 				ipsecModules(),
 				[]string{"aes_ce_blk", "ghash_ce"},

@@ -18,7 +18,7 @@ GO ?= go
 
 # Debian packages: build tools and what the VM and end-to-end tests use on the host.
 IMAGE_DEB_PACKAGES := ca-certificates dpkg apt iproute2 e2fsprogs cpio xz-utils qemu-system-x86 qemu-system-arm \
-	nftables tcpdump iperf3 iputils-ping
+	nftables tcpdump iperf3 iputils-ping ovmf qemu-efi-aarch64
 
 .PHONY: deps image images kernel run run-print
 

@@ -20,11 +20,13 @@ import (
 	"github.com/palisade/palisade/firmware/commit"
 	"github.com/palisade/palisade/firmware/config"
 	"github.com/palisade/palisade/firmware/netconf"
+	"github.com/palisade/palisade/firmware/software"
 	"github.com/palisade/palisade/firmware/store"
 )
 
 // Paths on the box.
 const (
+	VersionFile = "/etc/palisade/version" // written into each slot's initrd
 	BoardFile   = "/etc/palisade/board"
 	ConfigMount = "/config"
 	ConfigLabel = "PALISADE"
@@ -44,6 +46,10 @@ type Box struct {
 	Pipeline *commit.Pipeline
 	Netlink  *netlink.Handle
 	Started  time.Time
+	// Software is the A/B firmware slot this boot runs from; nil when the
+	// kernel was started directly (QEMU -kernel), not from a disk slot.
+	Software *software.Boot
+	Version  string
 }
 
 // ExtraModules returns the modules named by palisade.modules=a,b on the
@@ -88,7 +94,10 @@ func Up(ctx context.Context, log *slog.Logger, say Say, stages func(*Box) []comm
 		return nil, err
 	}
 	box.Board = b
-	say("Palisade on board %s (%s)", b.Name, b.Arch)
+	box.Version = "dev"
+	if v, err := os.ReadFile(VersionFile); err == nil {
+		box.Version = strings.TrimSpace(string(v))
+	}
 
 	modules := slices.Concat(b.Modules, ExtraModules(readCmdline()))
 	results, err := kmod.Loader{}.LoadAll(ctx, modules)
@@ -104,6 +113,22 @@ func Up(ctx context.Context, log *slog.Logger, say Say, stages func(*Box) []comm
 		loaded++
 	}
 	log.Info("modules loaded", "ok", loaded, "requested", len(results))
+
+	// A trial boot of a new slot arms its deadline now: if the box never
+	// gets to confirm, the watchdog reboots into the old slot.
+	sw, err := software.StartBoot(readCmdline(), software.BootOptions{})
+	if err != nil {
+		say("firmware slots: %v", err)
+	}
+	box.Software = sw
+	slot := ""
+	if sw != nil {
+		slot = fmt.Sprintf(", slot %s", sw.Running)
+		if sw.Trying {
+			slot += " (trial)"
+		}
+	}
+	say("Palisade %s on board %s (%s)%s", box.Version, b.Name, b.Arch, slot)
 
 	h, err := netlink.NewHandle()
 	if err != nil {
@@ -143,6 +168,9 @@ func Up(ctx context.Context, log *slog.Logger, say Say, stages func(*Box) []comm
 		say("enabling IPv4 forwarding: %v", err)
 	}
 	say("configuration applied: host %s", cfg.HostName("palisade"))
+	if sw != nil && sw.Trying {
+		confirmTrial(sw, say)
+	}
 	return box, nil
 }
 
@@ -221,6 +249,8 @@ func NetconfStage(h *netlink.Handle, log *slog.Logger) commit.Stage {
 // off. It returns only on failure.
 func Shutdown(powerOff bool) error {
 	unix.Sync()
+	// An unmounted ESP has its FAT dirty bit cleared.
+	unix.Unmount(software.ESPMount, 0)
 	if err := unix.Unmount(ConfigMount, 0); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
 		// Remount read-only so the journal is clean even if a file is open.
 		unix.Mount("", ConfigMount, "", unix.MS_REMOUNT|unix.MS_RDONLY, "")

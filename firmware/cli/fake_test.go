@@ -100,6 +100,20 @@ func (f *fakeSystem) LogMessages(context.Context) ([]string, error) {
 func (f *fakeSystem) Reboot(context.Context) error   { f.clear("reboot"); return nil }
 func (f *fakeSystem) PowerOff(context.Context) error { f.clear("power-off"); return nil }
 
+func (f *fakeSystem) SoftwareState(context.Context) (string, error) {
+	return "Slot a: version 1 (running, default)\nSlot b: empty\n", nil
+}
+
+func (f *fakeSystem) SoftwareAdd(_ context.Context, source, sum string) (string, string, error) {
+	f.clear("software add " + source + " " + sum)
+	return "2", "b", nil
+}
+
+func (f *fakeSystem) SoftwareRollback(context.Context) (string, error) {
+	f.clear("software rollback")
+	return "a", nil
+}
+
 // Ping answers once a second until Count or ctx; the test clock is not
 // needed since tests use Count or cancel.
 func (f *fakeSystem) Ping(ctx context.Context, req PingRequest, out io.Writer) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -50,7 +51,14 @@ func (s *Session) opTree() *cmdNode {
 					kw("rescue", "Request operation on rescue configuration",
 						run(kw("save", "Save current configuration as rescue configuration"), rescueSave))),
 				run(kw("power-off", "Power off the system"), powerOff),
-				run(kw("reboot", "Reboot the system"), reboot))),
+				run(kw("reboot", "Reboot the system"), reboot),
+				kw("software", "Perform system software extension or upgrade operations",
+					needs(run(kw("add", "Add a firmware bundle into the inactive slot and boot it once",
+						&cmdNode{name: "package", help: "Bundle file or http(s) URL", kind: argNode, value: "<package>"},
+						&cmdNode{name: "sha256", help: "Expected sha256 of the bundle", kind: optValue, value: "<hex>"},
+						flag("no-reboot", "Do not reboot after adding")), softwareAdd)),
+					run(kw("rollback", "Boot the other firmware slot again",
+						flag("no-reboot", "Do not reboot after the rollback")), softwareRollback)))),
 		kw("show", "Show system information",
 			&cmdNode{name: "configuration", help: "Show current configuration", tail: tailShow, run: showConfiguration},
 			kw("interfaces", "Show interface information",
@@ -71,6 +79,7 @@ func (s *Session) opTree() *cmdNode {
 				run(kw("policies", "Show security policies", flag("hit-count", "Show policies hit count")), showPolicies),
 				run(kw("zones", "Show security zones"), showZones)),
 			kw("system", "Show system information",
+				run(kw("software", "Show the firmware slots"), showSoftware),
 				run(kw("storage", "Show local storage data"), showStorage),
 				run(kw("uptime", "Show time since system and processes started"), showUptime))),
 	}}
@@ -298,6 +307,54 @@ func showStorage(ctx context.Context, s *Session, inv *invocation) error {
 	}
 	renderStorage(inv.out, fss)
 	return nil
+}
+
+func showSoftware(ctx context.Context, s *Session, inv *invocation) error {
+	text, err := s.Sys.SoftwareState(ctx)
+	if err != nil {
+		return err
+	}
+	io.WriteString(inv.out, text)
+	return nil
+}
+
+func softwareAdd(ctx context.Context, s *Session, inv *invocation) error {
+	pkg, ok := inv.value("package")
+	if !ok {
+		return errors.New("missing mandatory argument: package")
+	}
+	sum, _ := inv.value("sha256")
+	version, slot, err := s.Sys.SoftwareAdd(ctx, pkg, sum)
+	if err != nil {
+		return err
+	}
+	s.println(fmt.Sprintf("Firmware %s written to slot %s; it boots once and must confirm itself, else slot %s comes back.", version, slot, otherSlot(slot)))
+	return rebootUnless(ctx, s, inv)
+}
+
+func softwareRollback(ctx context.Context, s *Session, inv *invocation) error {
+	slot, err := s.Sys.SoftwareRollback(ctx)
+	if err != nil {
+		return err
+	}
+	s.println("Slot " + slot + " boots next.")
+	return rebootUnless(ctx, s, inv)
+}
+
+func otherSlot(slot string) string {
+	if strings.EqualFold(slot, "a") {
+		return "b"
+	}
+	return "a"
+}
+
+// rebootUnless reboots after a software change, unless no-reboot was given.
+func rebootUnless(ctx context.Context, s *Session, inv *invocation) error {
+	if inv.has("no-reboot") {
+		return nil
+	}
+	s.println("Rebooting to activate it. Shutdown NOW!")
+	return s.Sys.Reboot(ctx)
 }
 
 func showUptime(ctx context.Context, s *Session, inv *invocation) error {

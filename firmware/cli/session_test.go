@@ -315,3 +315,25 @@ func TestMoreCommands(t *testing.T) {
 		t.Errorf("unexpected error:\n%s", got)
 	}
 }
+
+func TestSoftwareCommands(t *testing.T) {
+	f := newFake()
+	got := runScript(t, f, nil, strings.Join([]string{
+		"show system software",
+		"request system software add /tmp/palisade.bundle sha256 ab12 no-reboot",
+		"request system software rollback",
+		"exit",
+	}, "\n")+"\n")
+	for _, want := range []string{
+		"Slot a: version 1 (running, default)\n",
+		"Firmware 2 written to slot b; it boots once and must confirm itself, else slot a comes back.\n",
+		"Slot a boots next.\nRebooting to activate it. Shutdown NOW!\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("output lacks %q; output:\n%s", want, got)
+		}
+	}
+	if strings.Join(f.cleared, ",") != "software add /tmp/palisade.bundle ab12,software rollback,reboot" {
+		t.Errorf("calls %v", f.cleared)
+	}
+}

@@ -39,6 +39,15 @@ type System interface {
 	Storage(ctx context.Context) ([]Filesystem, error)
 	// LogMessages returns the lines of the messages log, oldest first.
 	LogMessages(ctx context.Context) ([]string, error)
+	// SoftwareState renders `show system software`: both firmware slots,
+	// their versions, which one runs and which boots next.
+	SoftwareState(ctx context.Context) (string, error)
+	// SoftwareAdd writes a firmware bundle (file or URL) into the inactive
+	// slot, verifies it (and its sha256 when given) and arms a one-shot
+	// trial boot of it. It returns the new version and slot.
+	SoftwareAdd(ctx context.Context, source, sha256 string) (version, slot string, err error)
+	// SoftwareRollback makes the other slot the default again.
+	SoftwareRollback(ctx context.Context) (slot string, err error)
 	// Reboot and PowerOff are called after the user confirmed.
 	Reboot(ctx context.Context) error
 	PowerOff(ctx context.Context) error

@@ -1,0 +1,5 @@
+//go:build !palisade_hangtrial
+
+package boot
+
+const hangBeforeConfirm = false
