@@ -53,7 +53,7 @@ func (l *Lab) Reboot(ctx context.Context, r *Router, timeout time.Duration) (rec
 		g := r.Guest()
 		out, err := r.Ask(ctx, "request system reboot", rebootQuestion, "yes")
 		t0 = time.Now()
-		e.add("%srequest system reboot\n%syes", r.OpPrompt(), out)
+		e.add("%srequest system reboot\n%s", r.OpPrompt(), out)
 		if err != nil {
 			return rec, err
 		}
@@ -62,11 +62,11 @@ func (l *Lab) Reboot(ctx context.Context, r *Router, timeout time.Duration) (rec
 		wcancel()
 		if werr == nil || !errors.Is(werr, context.DeadlineExceeded) {
 			rec.Down = time.Since(t0)
-			e.add("%s", tailLines(cleanConsole(g.Output()), 3))
+			e.add("(typed \"yes\"; QEMU exited after %v; the console ends with:)\n%s", rec.Down.Round(time.Millisecond), tailLines(cleanConsole(g.Output()), 3))
 			break
 		}
 		rec.LostAnswers++
-		e.add("(%s did not act on \"yes\" within 10 s; its console ends with:)\n%s", r.Host, tailLines(cleanConsole(g.Output()), 3))
+		e.add("(typed \"yes\"; %s did not act on it within 10 s; the console ends with:)\n%s", r.Host, tailLines(cleanConsole(g.Output()), 3))
 		if attempt == 3 {
 			return rec, fmt.Errorf("%s: request system reboot: the answer yes was not acted on, %d times", r.Host, attempt)
 		}
