@@ -1,10 +1,7 @@
 package boot
 
 import (
-	"os"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/palisade/palisade/firmware/software"
 )
@@ -26,17 +23,5 @@ func confirmTrial(sw *software.Boot, say Say) {
 		say("confirming firmware slot %s: %v", sw.Running, err)
 		return
 	}
-	syncFS(software.ESPMount)
 	say("firmware slot %s confirmed", sw.Running)
-}
-
-// syncFS flushes a whole filesystem: vfat keeps its FAT and FSInfo in the
-// buffer cache beyond what fsync of a file or directory writes.
-func syncFS(dir string) {
-	f, err := os.Open(dir)
-	if err != nil {
-		return
-	}
-	defer f.Close()
-	unix.Syncfs(int(f.Fd()))
 }
