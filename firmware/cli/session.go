@@ -334,6 +334,9 @@ type input struct {
 	ch          chan []byte
 	done        <-chan struct{}
 	interactive bool
+	// more wakes a Read that waits while the watcher of a running command
+	// moves input to pending (the answer to a question the command asks).
+	more chan struct{}
 
 	mu      sync.Mutex // guards the fields below
 	pending []byte
@@ -341,7 +344,7 @@ type input struct {
 }
 
 func newInput(ctx context.Context, r io.Reader) *input {
-	in := &input{ch: make(chan []byte), done: ctx.Done()}
+	in := &input{ch: make(chan []byte), done: ctx.Done(), more: make(chan struct{}, 1)}
 	go func() {
 		for {
 			buf := make([]byte, 4096)
@@ -366,35 +369,39 @@ func newInput(ctx context.Context, r io.Reader) *input {
 }
 
 func (in *input) Read(p []byte) (int, error) {
-	in.mu.Lock()
-	if len(in.pending) > 0 {
-		n := copy(p, in.pending)
-		in.pending = in.pending[n:]
-		in.mu.Unlock()
-		return n, nil
-	}
-	in.mu.Unlock()
-	select {
-	case b, ok := <-in.ch:
-		if !ok {
-			in.mu.Lock()
-			defer in.mu.Unlock()
-			return 0, in.err
-		}
-		if in.interactive {
-			// At the prompt Ctrl-C abandons the line, as on Junos;
-			// x/term would end the session instead.
-			b = bytes.ReplaceAll(b, []byte{3}, []byte{0x15, '\r'})
-		}
-		n := copy(p, b)
-		if n < len(b) {
-			in.mu.Lock()
-			in.pending = append(in.pending, b[n:]...)
+	for {
+		in.mu.Lock()
+		if len(in.pending) > 0 {
+			n := copy(p, in.pending)
+			in.pending = in.pending[n:]
 			in.mu.Unlock()
+			return n, nil
 		}
-		return n, nil
-	case <-in.done:
-		return 0, io.EOF
+		in.mu.Unlock()
+		select {
+		case b, ok := <-in.ch:
+			if !ok {
+				in.mu.Lock()
+				defer in.mu.Unlock()
+				return 0, in.err
+			}
+			if in.interactive {
+				// At the prompt Ctrl-C abandons the line, as on Junos;
+				// x/term would end the session instead.
+				b = bytes.ReplaceAll(b, []byte{3}, []byte{0x15, '\r'})
+			}
+			n := copy(p, b)
+			if n < len(b) {
+				in.mu.Lock()
+				in.pending = append(in.pending, b[n:]...)
+				in.mu.Unlock()
+			}
+			return n, nil
+		case <-in.more:
+			// The watcher kept input in pending: take it from there.
+		case <-in.done:
+			return 0, io.EOF
+		}
 	}
 }
 
@@ -420,6 +427,10 @@ func (in *input) watch(cancel func()) (stop func()) {
 				in.mu.Lock()
 				in.pending = append(in.pending, b...)
 				in.mu.Unlock()
+				select {
+				case in.more <- struct{}{}:
+				default: // a wake-up is already waiting
+				}
 			case <-quit:
 				return
 			case <-in.done:
