@@ -118,6 +118,7 @@ func espModules() []string { return []string{"vfat", "nls_cp437", "nls_ascii", "
 func nftModules() []string {
 	return []string{
 		"nft_ct",
+		"nf_conntrack_netlink", // sessions for show/clear security flow session, session-close events
 		"nft_reject_inet", "nft_reject_ipv4", "nft_reject_ipv6",
 		"nft_log", "nf_log_syslog",
 		"nft_limit",
