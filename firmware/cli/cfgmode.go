@@ -293,7 +293,7 @@ func commit(ctx context.Context, s *Session, inv *invocation) error {
 	}
 	warns, err := s.Editor.commit(ctx, s, opts)
 	for _, w := range warns {
-		s.println(strings.TrimPrefix(w.Error(), "warning: ") + "")
+		s.println(w.Error())
 	}
 	if err != nil {
 		for _, l := range errorLines(err) {
