@@ -113,7 +113,9 @@ func (d *Dataplane) VPNStage() commit.Stage {
 		}
 		var sels []vpn.Tunnel
 		for _, s := range comp.Tunnels {
-			t := vpn.Tunnel{VPNName: s.VPN, PolicyName: strings.Join(s.Policies, ","), Local: s.Local, Remote: s.Remote, Protocol: s.Proto}
+			// A mirrored pair (VPN-OUT, VPN-IN) shares one proxy-id; the SA is
+			// named after the first, the outbound one, as Junos shows it.
+			t := vpn.Tunnel{VPNName: s.VPN, PolicyName: s.Policies[0], Local: s.Local, Remote: s.Remote, Protocol: s.Proto}
 			if s.LocalPorts[0] == s.LocalPorts[1] {
 				t.LocalPort = s.LocalPorts[0]
 			}
