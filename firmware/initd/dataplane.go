@@ -280,7 +280,7 @@ func (d *Dataplane) IKESAs(ctx context.Context) ([]cli.IKESA, error) {
 	for _, s := range v1 {
 		sa := ikeSA(vpn.IKEAlgorithmNames(s.Proposal), s.InitiatorCookie, s.ResponderCookie, "Main")
 		sa.Index, sa.Up, sa.Remote, sa.Local, sa.Gateway, sa.Initiator = s.Index, s.Up, s.Remote, s.Local, s.Gateway, s.Initiator
-		sa.Expires, sa.PeerID = s.ExpiresIn, s.PeerID
+		sa.Expires, sa.PeerID = s.ExpiresIn, peerID(s.PeerID)
 		sa.InBytes, sa.OutBytes, sa.InPackets, sa.OutPackets = s.InBytes, s.OutBytes, s.InPackets, s.OutPackets
 		sa.IPsecCreated, sa.IPsecDeleted, sa.Phase2Pending = s.ChildrenCreated, s.ChildrenDeleted, s.NegotiationsInProgress
 		out = append(out, sa)
@@ -288,12 +288,21 @@ func (d *Dataplane) IKESAs(ctx context.Context) ([]cli.IKESA, error) {
 	for _, s := range v2 {
 		sa := ikeSA(vpn.IKEv2AlgorithmNames(s.Proposal), s.SPIi, s.SPIr, "IKEv2")
 		sa.Index, sa.Up, sa.Remote, sa.Local, sa.Gateway, sa.Initiator = s.Index, s.Up, s.Remote, s.Local, s.Gateway, s.Initiator
-		sa.Expires, sa.PeerID = s.ExpiresIn, s.PeerID
+		sa.Expires, sa.PeerID = s.ExpiresIn, peerID(s.PeerID)
 		sa.InBytes, sa.OutBytes, sa.InPackets, sa.OutPackets = s.InBytes, s.OutBytes, s.InPackets, s.OutPackets
 		sa.IPsecCreated, sa.IPsecDeleted, sa.Phase2Pending = s.ChildrenCreated, s.ChildrenDeleted, s.NegotiationsInProgress
 		out = append(out, sa)
 	}
 	return out, nil
+}
+
+// peerID shows an address identity as Junos's `Peer ike-id:` does, the bare
+// address: "ipv4(any:0,[0..3]=172.16.23.1)" is "172.16.23.1".
+func peerID(id string) string {
+	if i := strings.LastIndex(id, "]="); i >= 0 && strings.HasPrefix(id, "ipv4(") && strings.HasSuffix(id, ")") {
+		return id[i+2 : len(id)-1]
+	}
+	return id
 }
 
 // ikeSA fills what both IKE versions name alike.
