@@ -39,7 +39,7 @@ type Check struct {
 // lab as it found it (the reordering of check 7 is never committed).
 func Checks() []Check {
 	return []Check{
-		{"1", "IKE SA UP, Main mode, remote = the other router, on both", checkIKE},
+		{"1", "IKE SA UP in its mode (Main for the seed), remote = the other router, on both", checkIKE},
 		{"2", "IPsec SA pair with the policy's proxy-id, on both", checkIPsec},
 		{"3a", "ping host1 -> host2", checkPing},
 		{"3b", "host1 <-> host2 seen on inet only as ESP", checkESPOnly},
@@ -151,8 +151,8 @@ func checkIKE(ctx context.Context, l *Lab) Result {
 			problems = append(problems, fmt.Sprintf("%s: %d SAs listed, want one", r.Host, len(all)))
 		}
 		sa := up[0]
-		if sa.Mode != "Main" {
-			problems = append(problems, fmt.Sprintf("%s: mode %s, want Main", r.Host, sa.Mode))
+		if sa.Mode != l.IKEMode {
+			problems = append(problems, fmt.Sprintf("%s: mode %s, want %s", r.Host, sa.Mode, l.IKEMode))
 		}
 		detail, err := e.transcript(ctx, r, "show security ike security-associations index "+sa.Index+" detail")
 		if err != nil {
@@ -169,7 +169,7 @@ func checkIKE(ctx context.Context, l *Lab) Result {
 	if len(problems) > 0 {
 		return fail(&e, "%s", strings.Join(problems, "; "))
 	}
-	return pass(&e, "one IKE SA UP in Main mode on each router, remote = the other router")
+	return pass(&e, "one IKE SA UP in %s mode on each router, remote = the other router", l.IKEMode)
 }
 
 // checkIPsec: step 2. Each router lists one inbound and one outbound SA with the same ID to the other

@@ -42,12 +42,33 @@ func SeedConfig(box string) ([]byte, error) {
 	return b, nil
 }
 
+// IKEv2Options returns o with both gateways switched to `version v2-only`,
+// Palisade's policy-based VPN over IKEv2 (Junos allows it only over IKEv1).
+func IKEv2Options(o Options) (Options, error) {
+	for _, c := range []struct {
+		box string
+		dst *[]byte
+	}{{"srx1", &o.SRX1Config}, {"srx2", &o.SRX2Config}} {
+		b, err := SeedConfig(c.box)
+		if err != nil {
+			return o, err
+		}
+		*c.dst = append(b, "set security ike gateway IKE-GW version v2-only\n"...)
+	}
+	o.IKEMode = "IKEv2"
+	return o, nil
+}
+
 // Options says what to boot. The zero value of every field but Board, Kernel and Initramfs is the seed.
 type Options struct {
 	Board             board.Board
 	Kernel, Initramfs string // see qemu.ImagePaths
 	// SRX1Config and SRX2Config are configurations in set, brace or CBOR form; nil means the seed's.
 	SRX1Config, SRX2Config []byte
+	// IKEMode is the mode check 1 expects in `show security ike
+	// security-associations`: "Main" (the seed, IKEv1) when empty, "IKEv2"
+	// for gateways with version v2-only.
+	IKEMode string
 	// Dir receives the config disks and console logs; "" means a temporary directory removed by Close.
 	Dir string
 	// GuestTimeout ends the routers' QEMUs; 0 means 15 minutes.
@@ -58,6 +79,7 @@ type Options struct {
 type Lab struct {
 	QEMU       *qemu.Lab
 	SRX1, SRX2 *Router
+	IKEMode    string // what check 1 expects: Main or IKEv2
 	ownDir     string
 }
 
@@ -74,7 +96,10 @@ const (
 // Start builds the two config disks, boots both routers and the namespaces, and logs in as root on both
 // consoles. On error everything is removed again; otherwise Close removes it.
 func Start(ctx context.Context, o Options) (_ *Lab, err error) {
-	l := &Lab{}
+	l := &Lab{IKEMode: o.IKEMode}
+	if l.IKEMode == "" {
+		l.IKEMode = "Main"
+	}
 	dir := o.Dir
 	if dir == "" {
 		if dir, err = os.MkdirTemp("", "palisade-seedlab-"); err != nil {

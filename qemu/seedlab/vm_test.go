@@ -92,3 +92,58 @@ func TestVMSeedLab(t *testing.T) {
 	})
 	t.Logf("lab %v; with the reboot scenario %v", labTime.Round(100*time.Millisecond), time.Since(start).Round(100*time.Millisecond))
 }
+
+// TestVMSeedLabIKEv2: the same lab and checks with both gateways on
+// `version v2-only` (issue 8): Palisade runs policy-based VPNs over IKEv2 with
+// the same configuration and XFRM plumbing.
+func TestVMSeedLabIKEv2(t *testing.T) {
+	if os.Getenv("PALISADE_VM") != "1" {
+		t.Skip("VM test: set PALISADE_VM=1 (make test-vm) to boot the seed lab in QEMU")
+	}
+	b, err := board.Lookup("qemu-x86_64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := exec.LookPath(b.QEMU.Binary); err != nil {
+		t.Skipf("VM test: %s not installed (make deps)", b.QEMU.Binary)
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("VM test: the seed lab needs root for its network namespaces and TAP devices")
+	}
+	if _, err := exec.LookPath("tcpdump"); err != nil {
+		t.Skip("VM test: the seed lab's checks need tcpdump (make deps)")
+	}
+	k, i := qemu.ImagePaths("../../out", b.Name)
+	o, err := IKEv2Options(Options{Board: b, Kernel: k, Initramfs: i, Dir: t.TempDir(), GuestTimeout: 10 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	start := time.Now()
+	lab, err := Start(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, r := range lab.Routers() {
+				t.Logf("console of %s (log %s):\n%s", r.Host, r.Guest().LogFile(), tailLines(cleanConsole(r.Guest().Output()), 60))
+			}
+		}
+		if err := lab.Close(); err != nil {
+			t.Errorf("closing the lab: %v", err)
+		}
+	})
+	if _, err := lab.WaitTunnel(ctx, 90*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range lab.RunChecks(ctx) {
+		if r.Pass {
+			t.Logf("%v [%v]", r, r.Took.Round(100*time.Millisecond))
+			continue
+		}
+		t.Errorf("%v\n%s", r, r.Evidence)
+	}
+	t.Logf("the IKEv2 lab (boot, tunnel, all checks) took %v", time.Since(start).Round(100*time.Millisecond))
+}
