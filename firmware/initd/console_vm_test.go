@@ -125,11 +125,13 @@ func TestVMPowerLoss(t *testing.T) {
 	// configuration or the one whose commit was cut.
 	boot := func(round int) *qemu.Guest {
 		g := bootBox(t, disk, 5*time.Minute)
-		out := expect(t, g, 3*time.Minute, `configuration applied: host h(\d+)`)
+		// Up to the end of the line: the serial console may deliver "h1"
+		// of "h13" first, and \d+ would take the prefix.
+		out := expect(t, g, 3*time.Minute, `configuration applied: host h(\d+)\r?\n`)
 		if strings.Contains(out, "not usable") {
 			t.Fatalf("round %d: a stored configuration was broken:\n%s", round, out)
 		}
-		m := regexp.MustCompile(`host h(\d+)`).FindStringSubmatch(out)
+		m := regexp.MustCompile(`configuration applied: host h(\d+)\r?\n`).FindStringSubmatch(out)
 		got, _ := strconv.Atoi(m[1])
 		if got != committed && got != committed+1 {
 			t.Fatalf("round %d: booted with h%d, want h%d or h%d", round, got, committed, committed+1)
