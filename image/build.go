@@ -36,6 +36,9 @@ type Options struct {
 	OutDir string
 	// Commands are u-root core commands to include; nil means DefaultCommands, empty means none.
 	Commands []string
+	// Tags are Go build tags for the init, such as palisade_hangtrial for a
+	// firmware that never confirms its trial boot.
+	Tags []string
 	// Log receives progress lines; nil discards them.
 	Log io.Writer
 }
@@ -238,10 +241,10 @@ func buildInit(ctx context.Context, opts Options, logf func(string, ...any)) ([]
 	out := f.Name()
 	f.Close()
 	defer os.Remove(out)
-	logf("building %s for %s", opts.Init, opts.Board.Arch)
+	logf("building %s for %s (tags %q)", opts.Init, opts.Board.Arch, strings.Join(opts.Tags, ","))
 	env := []string{"CGO_ENABLED=0", "GOOS=linux", "GOARCH=" + opts.Board.Arch}
 	if _, err := command(ctx, opts.ModuleDir, env, "go", "build", "-trimpath", "-buildvcs=false",
-		"-ldflags=-s -w -buildid=", "-o", out, opts.Init); err != nil {
+		"-tags="+strings.Join(opts.Tags, ","), "-ldflags=-s -w -buildid=", "-o", out, opts.Init); err != nil {
 		return nil, fmt.Errorf("building init: %w", err)
 	}
 	data, err := os.ReadFile(out)

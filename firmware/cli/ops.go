@@ -328,7 +328,7 @@ func softwareAdd(ctx context.Context, s *Session, inv *invocation) error {
 	if err != nil {
 		return err
 	}
-	s.println(fmt.Sprintf("Firmware %s written to slot %s; it boots once and must confirm itself, else slot %s comes back.", version, slot, otherSlot(slot)))
+	s.println(fmt.Sprintf("Firmware %s written to slot %s; it boots once and must confirm itself, else slot %s comes back.", version, strings.ToUpper(slot), otherSlot(slot)))
 	return rebootUnless(ctx, s, inv)
 }
 
@@ -337,15 +337,17 @@ func softwareRollback(ctx context.Context, s *Session, inv *invocation) error {
 	if err != nil {
 		return err
 	}
-	s.println("Slot " + slot + " boots next.")
+	s.println("Slot " + strings.ToUpper(slot) + " boots next.")
 	return rebootUnless(ctx, s, inv)
 }
 
+// otherSlot names the slot that is not slot, as `show system software`
+// does (A, B).
 func otherSlot(slot string) string {
 	if strings.EqualFold(slot, "a") {
-		return "b"
+		return "B"
 	}
-	return "a"
+	return "A"
 }
 
 // rebootUnless reboots after a software change, unless no-reboot was given.

@@ -326,8 +326,8 @@ func TestSoftwareCommands(t *testing.T) {
 	}, "\n")+"\n")
 	for _, want := range []string{
 		"Slot a: version 1 (running, default)\n",
-		"Firmware 2 written to slot b; it boots once and must confirm itself, else slot a comes back.\n",
-		"Slot a boots next.\nRebooting to activate it. Shutdown NOW!\n",
+		"Firmware 2 written to slot B; it boots once and must confirm itself, else slot A comes back.\n",
+		"Slot A boots next.\nRebooting to activate it. Shutdown NOW!\n",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("output lacks %q; output:\n%s", want, got)

@@ -44,7 +44,7 @@ func (s *System) SoftwareAdd(ctx context.Context, source, sum string) (string, s
 	if err != nil {
 		return "", "", err
 	}
-	return m.Version, string(sw.Running.Other()), nil
+	return m.Version, sw.Running.Other().String(), nil
 }
 
 // SoftwareRollback makes the other slot the default.
@@ -54,5 +54,5 @@ func (s *System) SoftwareRollback(context.Context) (string, error) {
 		return "", errNoSlots
 	}
 	slot, err := software.Rollback(sw.ESP, sw.Running)
-	return string(slot), err
+	return slot.String(), err
 }

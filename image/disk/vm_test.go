@@ -3,13 +3,18 @@ package disk
 import (
 	"bytes"
 	"context"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vishvananda/netns"
 
 	"github.com/palisade/palisade/board"
 	"github.com/palisade/palisade/firmware/config"
@@ -61,10 +66,11 @@ func vmSetup(t *testing.T, name string) vmFixture {
 	return vmFixture{b: b, kernel: k.Image, initramfs: initramfs, loader: loader, dir: t.TempDir()}
 }
 
-// disk builds a disk image of version v whose PALISADE partition holds a configuration naming the host.
-func (f vmFixture) disk(t *testing.T, version, host string) string {
+// disk builds a disk image of version v whose PALISADE partition holds a configuration naming the host,
+// plus the extra set commands.
+func (f vmFixture) disk(t *testing.T, version, host string, extra ...string) string {
 	t.Helper()
-	c, _, err := config.Parse("test.set", "set system host-name "+host+"\n")
+	c, _, err := config.Parse("test.set", "set system host-name "+host+"\n"+strings.Join(extra, "\n")+"\n")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,13 +89,14 @@ func (f vmFixture) disk(t *testing.T, version, host string) string {
 	return out
 }
 
-func (f vmFixture) start(t *testing.T, img string) (*qemu.Lab, *qemu.Guest) {
+// start boots img under UEFI, with the box's ports on the given host nets.
+func (f vmFixture) start(t *testing.T, img string, nets ...qemu.HostNet) (*qemu.Lab, *qemu.Guest) {
 	t.Helper()
 	efi, err := qemu.NewEFI(f.b, img, f.dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	lab := qemu.StartT(t, qemu.Topology{Boxes: []qemu.Box{{Name: "box", Board: f.b, EFI: efi, Timeout: 5 * time.Minute}}})
+	lab := qemu.StartT(t, qemu.Topology{Boxes: []qemu.Box{{Name: "box", Board: f.b, EFI: efi, Timeout: 5 * time.Minute}}, HostNets: nets})
 	return lab, lab.Guest("box")
 }
 
@@ -131,11 +138,15 @@ func TestVMDiskBoot(t *testing.T) {
 
 // installOnHost writes a bundle of version into the image's inactive slot as `request system software
 // add` does on the box, with a marker on the new slot's command line: palisade.modules names a module
-// that does not exist, and the init says so on the console, which shows which entry booted.
-func (f vmFixture) installOnHost(t *testing.T, img, version string) (marker string) {
+// that does not exist, and the init says so on the console, which shows which entry booted. A non-zero
+// deadline is the trial's (palisade.deadline); initramfs "" is the one `make images` wrote.
+func (f vmFixture) installOnHost(t *testing.T, img, version, initramfs string, deadline time.Duration) (marker string) {
 	t.Helper()
+	if initramfs == "" {
+		initramfs = f.initramfs
+	}
 	var bundle bytes.Buffer
-	if err := WriteBundle(&bundle, f.b, version, f.kernel, f.initramfs); err != nil {
+	if err := WriteBundle(&bundle, f.b, version, f.kernel, initramfs); err != nil {
 		t.Fatal(err)
 	}
 	d, esp, err := Open(img)
@@ -150,7 +161,8 @@ func (f vmFixture) installOnHost(t *testing.T, img, version string) (marker stri
 	}
 	running, _ := st.Default()
 	if _, err := software.Add(context.Background(), esp, &bundle, software.AddOptions{
-		Board: f.b.Name, KernelArgs: KernelArgs(f.b), Running: running, ExtraArgs: "palisade.modules=" + marker,
+		Board: f.b.Name, KernelArgs: KernelArgs(f.b), Running: running, Deadline: deadline,
+		ExtraArgs: "palisade.modules=" + marker,
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -175,216 +187,230 @@ func readState(t *testing.T, img string) software.State {
 	return st
 }
 
-// TestVMUpgrade installs a second version, boots it on trial, and checks both ends of the trial: a boot
-// that is not confirmed returns to the old version by itself on the next boot, and a confirmed one stays.
-// Until the init confirms by itself (software.StartBoot/Confirm), the test confirms from the host between
-// boots, and the never-confirming firmware is the current one: a power cycle stands in for the watchdog.
-func TestVMUpgrade(t *testing.T) {
-	f := vmSetup(t, "qemu-x86_64")
-	const host = "upgrade-box"
-	img := f.disk(t, "1.0-vm", host)
-	lab, g := f.start(t, img)
-	ctx := context.Background()
-	// boot powers the box off (it has no disk writes pending once at the login prompt) and on again.
-	boot := func() *qemu.Guest {
-		t.Helper()
-		g.Kill()
-		ng, err := lab.Restart(ctx, "box")
-		if err != nil {
-			t.Fatal(err)
-		}
-		g = ng
-		return ng
-	}
-	bootToLogin(t, g, host)
-	testStart := time.Now()
-
-	// Version 2 on trial, never confirmed.
-	g.Kill()
-	marker := f.installOnHost(t, img, "2.0-vm")
-	if st := readState(t, img); !st.B.Trying() {
-		t.Fatalf("after add, slot B is not on trial: %+v", st.B)
-	}
-	out := bootToLogin(t, boot(), host)
-	if !strings.Contains(out, marker) {
-		t.Fatalf("the trial boot did not run slot B (no %s on the console):\n%s", marker, out)
-	}
-	if strings.Contains(out, "firmware slot B confirmed") {
-		// The real init confirms a trial once it has applied the
-		// configuration. The new version must then stay, with the same
-		// configuration (the host name in the prompt), across reboots.
-		for i := 0; i < 2; i++ {
-			out = bootToLogin(t, boot(), host)
-			if !strings.Contains(out, marker) || strings.Contains(out, "(trial)") {
-				t.Fatalf("boot %d after the init confirmed slot B: not the confirmed slot B (no %s):\n%s", i+1, marker, out)
-			}
-		}
-		t.Logf("upgrade confirmed by the init and kept over 2 reboots, %v after the upgrade started", time.Since(testStart).Round(time.Second))
-		// The never-confirms case is TestVMTrialBoot: a trial that hangs is
-		// rebooted by the watchdog into slot A.
-		return
-	}
-	g.Kill()
-	st := readState(t, img)
-	if !st.B.Failed() {
-		t.Fatalf("after the trial boot, slot B should have no tries left: %+v", st.B)
-	}
-	out = bootToLogin(t, boot(), host)
-	if strings.Contains(out, marker) {
-		t.Fatalf("after an unconfirmed trial the box booted slot B again:\n%s", out)
-	}
-	t.Logf("never confirmed: back on slot A (version 1.0-vm), %v after the upgrade started", time.Since(testStart).Round(time.Second))
-
-	// Version 3 on trial, confirmed.
-	g.Kill()
-	marker = f.installOnHost(t, img, "3.0-vm")
-	out = bootToLogin(t, boot(), host)
-	if !strings.Contains(out, marker) {
-		t.Fatalf("the trial boot did not run slot B (no %s on the console):\n%s", marker, out)
-	}
-	g.Kill()
-	func() {
-		d, esp, err := Open(img)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer d.Close()
-		if err := software.Confirm(esp, software.SlotB); err != nil {
-			t.Fatal(err)
-		}
-	}()
-	for i := 0; i < 2; i++ {
-		out = bootToLogin(t, boot(), host)
-		if !strings.Contains(out, marker) {
-			t.Fatalf("boot %d after confirming: not slot B (no %s):\n%s", i+1, marker, out)
-		}
-	}
-	g.Kill()
-	st = readState(t, img)
-	if next, _ := st.Next(); st.B.Version != "3.0-vm" || next != software.SlotB {
-		t.Fatalf("after confirming, B should be version 3.0-vm and boot next: %+v", st)
-	}
-	t.Logf("upgrade test: %v for 5 boots", time.Since(testStart).Round(time.Second))
-}
-
-// trialFixture is vmFixture with an initramfs whose init is the stand-in internal/trialinit, which does
-// what the init must do with the slots (StartBoot, Confirm) and nothing else.
-func trialFixture(t *testing.T, name string) vmFixture {
+// hangInitramfs builds the board's initramfs with the real init compiled with the palisade_hangtrial
+// tag: a firmware that boots, applies the configuration and never confirms its trial.
+func (f vmFixture) hangInitramfs(t *testing.T) string {
 	t.Helper()
-	f := vmSetup(t, name)
-	b := f.b
-	// The stand-in's own modules (its Modules, kept in sync by hand: it is a main package).
-	b.Modules = []string{"virtio_pci", "virtio_blk", "vfat", "nls_cp437", "nls_ascii", "softdog"}
-	q := *b.QEMU
-	q.PVH = false // only the initramfs is used; the disk boots the EFI stub
-	b.QEMU = &q
 	start := time.Now()
 	res, err := image.Build(context.Background(), image.Options{
-		Board: b, ModuleDir: repo, Init: "./image/disk/internal/trialinit", CacheDir: filepath.Join(repo, "cache"),
-		OutDir: filepath.Join(f.dir, "trial"), Commands: []string{},
+		Board: f.b, ModuleDir: repo, CacheDir: filepath.Join(repo, "cache"),
+		OutDir: filepath.Join(f.dir, "hang"), Tags: []string{"palisade_hangtrial"},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.MissingModules) > 0 {
-		t.Fatalf("kernel lacks %v", res.MissingModules)
-	}
-	t.Logf("built the trial initramfs in %v", time.Since(start).Round(100*time.Millisecond))
-	f.initramfs = res.Initramfs
-	return f
+	t.Logf("built the palisade_hangtrial initramfs in %v", time.Since(start).Round(100*time.Millisecond))
+	return res.Initramfs
 }
 
-// installTrial writes version into the inactive slot with a short deadline, as `request system software
-// add` does on the box.
-func (f vmFixture) installTrial(t *testing.T, img, version, extra string, deadline time.Duration) {
+// serveInNetns serves files (path -> bytes) over HTTP on addr inside the network namespace ns. The
+// listening socket belongs to the namespace, whichever thread accepts on it later.
+func serveInNetns(t *testing.T, ns, addr string, files map[string][]byte) {
 	t.Helper()
-	var bundle bytes.Buffer
-	if err := WriteBundle(&bundle, f.b, version, f.kernel, f.initramfs); err != nil {
-		t.Fatal(err)
-	}
-	d, esp, err := Open(img)
+	ln, err := func() (net.Listener, error) {
+		runtime.LockOSThread()
+		// The thread goes back to the host's namespace before it is unlocked; if it cannot, it stays
+		// locked and dies with this goroutine's caller's test.
+		orig, err := netns.Get()
+		if err != nil {
+			runtime.UnlockOSThread()
+			return nil, err
+		}
+		defer orig.Close()
+		target, err := netns.GetFromName(ns)
+		if err != nil {
+			runtime.UnlockOSThread()
+			return nil, err
+		}
+		defer target.Close()
+		if err := netns.Set(target); err != nil {
+			runtime.UnlockOSThread()
+			return nil, err
+		}
+		ln, lerr := net.Listen("tcp4", addr)
+		if err := netns.Set(orig); err == nil {
+			runtime.UnlockOSThread()
+		}
+		return ln, lerr
+	}()
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("listening on %s in %s: %v", addr, ns, err)
 	}
-	defer d.Close()
-	st, err := software.Read(esp, "")
-	if err != nil {
-		t.Fatal(err)
+	mux := http.NewServeMux()
+	for p, b := range files {
+		mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
+			t.Logf("http: %s %s from %s", r.Method, r.URL.Path, r.RemoteAddr)
+			w.Write(b)
+		})
 	}
-	running, _ := st.Default()
-	if _, err := software.Add(context.Background(), esp, &bundle, software.AddOptions{
-		Board: f.b.Name, KernelArgs: KernelArgs(f.b), Running: running, Deadline: deadline, ExtraArgs: extra,
-	}); err != nil {
-		t.Fatal(err)
+	srv := &http.Server{Handler: mux}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+}
+
+// console logs in as root on the serial console and runs operational commands.
+type console struct {
+	t    *testing.T
+	g    *qemu.Guest
+	host string
+}
+
+// login answers the login prompt bootToLogin waited for.
+func (c console) login() {
+	c.t.Helper()
+	c.g.Send("root")
+	expect(c.t, c.g, time.Minute, `Password:`)
+	c.g.Send("")
+	expect(c.t, c.g, time.Minute, regexp.QuoteMeta("root@"+c.host+"> "))
+}
+
+// run sends a command and returns its output up to the next prompt.
+func (c console) run(line string) string {
+	c.t.Helper()
+	c.g.Send(line)
+	return expect(c.t, c.g, 3*time.Minute, regexp.QuoteMeta("root@"+c.host+"> "))
+}
+
+// slotLine matches a slot's line of `show system software`.
+func slotLine(slot, version, status string) *regexp.Regexp {
+	return regexp.MustCompile(`(?m)^` + slot + `\s+` + regexp.QuoteMeta(version) + `\s+` + regexp.QuoteMeta(status) + `\s*$`)
+}
+
+func wantSlots(t *testing.T, out string, lines ...*regexp.Regexp) {
+	t.Helper()
+	for _, re := range lines {
+		if !re.MatchString(strings.ReplaceAll(out, "\r", "")) {
+			t.Fatalf("show system software: no line matching %s:\n%s", re, out)
+		}
 	}
 }
 
-// TestVMTrialBoot runs the in-guest half of an upgrade with the stand-in init: a trial that hangs is
-// rebooted by the watchdog at its deadline and the box comes back on the old slot by itself; a trial
-// that confirms renames its own loader entry through Linux's vfat and stays.
-func TestVMTrialBoot(t *testing.T) {
-	f := trialFixture(t, "qemu-x86_64")
-	img := filepath.Join(f.dir, "palisade.img")
-	if err := Build(context.Background(), Options{
-		Board: f.b, Kernel: f.kernel, Initramfs: f.initramfs, Version: "1.0-trial", BootLoader: f.loader,
-	}, img); err != nil {
+// TestVMUpgrade is an upgrade in the field, through the serial console of the real firmware booted from
+// its disk image under UEFI:
+//   - `request system software add URL` fetches version 2 over HTTP into slot B and reboots; the init
+//     boots it on trial, applies the configuration from the PALISADE partition, confirms itself, and
+//     stays across a reboot;
+//   - `request system software rollback` brings back version 1 in slot A;
+//   - version 2.1 goes into slot B on trial with a 20 s deadline: it confirms, and the watchdog that
+//     guards the deadline is disarmed (the box is still up after it);
+//   - a version built with palisade_hangtrial goes into slot A with a 20 s deadline: it boots, never
+//     confirms, the watchdog reboots it, and the box comes back on version 2.1 by itself.
+func TestVMUpgrade(t *testing.T) {
+	f := vmSetup(t, "qemu-x86_64")
+	hang := f.hangInitramfs(t)
+	var v2 bytes.Buffer
+	if err := WriteBundle(&v2, f.b, "2.0-vm", f.kernel, f.initramfs); err != nil {
 		t.Fatal(err)
 	}
-	lab, g := f.start(t, img)
+	const host = "upgrade-box"
+	img := f.disk(t, "1.0-vm", host,
+		"set interfaces ge-0/0/0 unit 0 family inet address 10.99.0.1/24",
+		"set security zones security-zone trust interfaces ge-0/0/0.0 host-inbound-traffic system-services ping")
+	lab, g := f.start(t, img, qemu.HostNet{Netns: "srv", To: qemu.Endpoint{Box: "box", Port: 0}, Addrs: []string{"10.99.0.2/24"}})
+	serveInNetns(t, lab.Netns("srv"), "10.99.0.2:8080", map[string][]byte{"/palisade-2.0-vm.bundle": v2.Bytes()})
 	ctx := context.Background()
-	boot := func() *qemu.Guest {
+	// restart starts the box again once its QEMU has exited.
+	restart := func() *qemu.Guest {
 		t.Helper()
 		ng, err := lab.Restart(ctx, "box")
 		if err != nil {
 			t.Fatal(err)
 		}
-		g = ng
 		return ng
 	}
-	expect(t, g, 3*time.Minute, `trialinit: slot A version 1.0-trial trying false`)
-	expect(t, g, time.Minute, `trialinit: up`)
-	g.Kill()
+	// reboot waits for the guest to reboot (QEMU exits: -no-reboot) and starts it again.
+	reboot := func() {
+		t.Helper()
+		wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		defer cancel()
+		if g.Wait(wctx); wctx.Err() != nil {
+			t.Fatal("the box did not reboot")
+		}
+		g = restart()
+	}
+	con := func() console { return console{t, g, host} }
+	boots := regexp.MustCompile(`Palisade (\S+) on board qemu-x86_64 \(amd64\), slot ([AB])( \(trial\))?\r?\n`)
+	// booted waits for the login prompt and checks the version, slot and trial the init announced.
+	booted := func(version, slot string, trial bool) string {
+		t.Helper()
+		out := bootToLogin(t, g, host)
+		m := boots.FindStringSubmatch(out)
+		if m == nil || m[1] != version || m[2] != slot || (m[3] != "") != trial {
+			t.Fatalf("want version %s in slot %s (trial %v), the console said:\n%s", version, slot, trial, out)
+		}
+		con().login()
+		return out
+	}
 
-	// A trial that hangs: the watchdog ends it at the deadline, and the next boot is slot A.
+	booted("1.0-vm", "A", false)
+	wantSlots(t, con().run("show system software"),
+		slotLine("A", "1.0-vm", "running, default, next boot"), slotLine("B", "-", "empty"))
+	testStart := time.Now()
+
+	// Version 2 from an HTTP server, on trial: the init confirms it once the configuration is applied.
+	g.Send("request system software add http://10.99.0.2:8080/palisade-2.0-vm.bundle")
+	expect(t, g, 3*time.Minute, `Firmware 2\.0-vm written to slot B`)
+	reboot()
+	if out := booted("2.0-vm", "B", true); !strings.Contains(out, "firmware slot B confirmed") {
+		t.Fatalf("the trial boot of 2.0-vm did not confirm itself:\n%s", out)
+	}
+	wantSlots(t, con().run("show system software"),
+		slotLine("A", "1.0-vm", ""), slotLine("B", "2.0-vm", "running, default, next boot"))
+	g.Send("request system reboot")
+	expect(t, g, time.Minute, `Reboot the system \? \[yes,no\] \(no\) `)
+	g.Send("yes")
+	reboot()
+	booted("2.0-vm", "B", false)
+	t.Logf("version 2.0-vm added from the console, confirmed by the init and kept over a reboot, %v after the upgrade started",
+		time.Since(testStart).Round(time.Second))
+
+	// Back to version 1.
+	g.Send("request system software rollback")
+	expect(t, g, time.Minute, `Slot A boots next`)
+	reboot()
+	booted("1.0-vm", "A", false)
+	wantSlots(t, con().run("show system software"),
+		slotLine("A", "1.0-vm", "running, default, next boot"), slotLine("B", "2.0-vm", ""))
+
+	// Two trials with a 20 s deadline. Version 2.1 confirms and disarms the watchdog: the box is still up
+	// past the deadline.
 	const deadline = 20 * time.Second
-	f.installTrial(t, img, "2.0-hang", "palisade.test.hang=1", deadline)
-	boot()
-	expect(t, g, 3*time.Minute, `trialinit: slot B version 2.0-hang trying true deadline 20s`)
-	expect(t, g, time.Minute, `trialinit: hanging`)
-	hung := time.Now()
-	wctx, cancel := context.WithTimeout(ctx, deadline+time.Minute)
-	defer cancel()
-	g.Wait(wctx) // QEMU exits on the guest's reboot (-no-reboot)
-	if wctx.Err() != nil {
-		t.Fatalf("the hung trial was not rebooted within %v", deadline+time.Minute)
-	}
-	t.Logf("the watchdog rebooted the hung trial %v after it hung (deadline %v)", time.Since(hung).Round(100*time.Millisecond), deadline)
-	if st := readState(t, img); !st.B.Failed() {
-		t.Fatalf("slot B should have failed: %+v", st.B)
-	}
-	boot()
-	expect(t, g, 3*time.Minute, `trialinit: slot A version 1.0-trial trying false`)
-	expect(t, g, time.Minute, `trialinit: up`)
 	g.Kill()
-
-	// A trial that confirms stays.
-	f.installTrial(t, img, "3.0-good", "", deadline)
-	boot()
-	expect(t, g, 3*time.Minute, `trialinit: slot B version 3.0-good trying true`)
-	expect(t, g, time.Minute, `trialinit: confirmed`)
-	expect(t, g, time.Minute, `trialinit: up`)
-	// Past the deadline: the watchdog was disarmed.
-	time.Sleep(deadline + 5*time.Second)
+	f.installOnHost(t, img, "2.1-vm", "", deadline)
+	g = restart()
+	if out := booted("2.1-vm", "B", true); !strings.Contains(out, "firmware slot B confirmed") {
+		t.Fatalf("the trial boot of 2.1-vm did not confirm itself:\n%s", out)
+	}
 	select {
 	case <-g.Exited():
 		t.Fatal("the box rebooted after confirming: the watchdog was not disarmed")
-	default:
+	case <-time.After(time.Until(g.Started().Add(deadline + 10*time.Second))):
 	}
+	wantSlots(t, con().run("show system software"),
+		slotLine("A", "1.0-vm", ""), slotLine("B", "2.1-vm", "running, default, next boot"))
+
+	// Version 3.0-hang never confirms: the watchdog reboots it at the deadline and the box comes back on
+	// 2.1-vm by itself.
 	g.Kill()
-	if st := readState(t, img); st.B.Entry.Counting || st.B.EntryFile != "palisade-b.conf" {
-		t.Fatalf("slot B should be confirmed by the guest: %+v", st.B)
+	f.installOnHost(t, img, "3.0-hang", hang, deadline)
+	g = restart()
+	out := expect(t, g, 4*time.Minute, `built with palisade_hangtrial: not confirming slot A`)
+	if m := boots.FindStringSubmatch(out); m == nil || m[1] != "3.0-hang" || m[2] != "A" || m[3] == "" ||
+		!strings.Contains(out, "configuration applied: host "+host) {
+		t.Fatalf("the trial boot of 3.0-hang did not run slot A with the configuration:\n%s", out)
 	}
-	boot()
-	expect(t, g, 3*time.Minute, `trialinit: slot B version 3.0-good trying false`)
+	hung := time.Now()
+	wctx, cancel := context.WithTimeout(ctx, deadline+time.Minute)
+	defer cancel()
+	if g.Wait(wctx); wctx.Err() != nil {
+		t.Fatalf("the trial that never confirms was not rebooted within %v", deadline+time.Minute)
+	}
+	t.Logf("the watchdog rebooted the unconfirmed trial %v after it hung, %v after QEMU started (deadline %v)",
+		time.Since(hung).Round(100*time.Millisecond), time.Since(g.Started()).Round(100*time.Millisecond), deadline)
+	g = restart()
+	booted("2.1-vm", "B", false)
+	wantSlots(t, con().run("show system software"),
+		slotLine("A", "3.0-hang", "failed (not confirmed)"), slotLine("B", "2.1-vm", "running, default, next boot"))
 	g.Kill()
+	t.Logf("upgrade test: %v from the first upgrade to the box back on 2.1-vm", time.Since(testStart).Round(time.Second))
 }

@@ -1,7 +1,7 @@
 // Command palisade-image builds a board's kernel and initramfs: out/BOARD/kernel and
 // out/BOARD/initramfs.cpio.gz.
 //
-//	palisade-image [-board qemu-x86_64] [-init ./firmware/cmd/init] [-cache cache] [-out out]
+//	palisade-image [-board qemu-x86_64] [-init ./firmware/cmd/init] [-tags t1,t2] [-cache cache] [-out out]
 package main
 
 import (
@@ -34,6 +34,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	cacheDir := fs.String("cache", "cache", "cache directory for downloads and builds")
 	outDir := fs.String("out", "out", "output directory; files go to OUT/BOARD/")
 	cmds := fs.String("commands", strings.Join(image.DefaultCommands(), ","), "u-root core commands to include, comma-separated")
+	tags := fs.String("tags", "", "Go build tags for the init, comma-separated (palisade_hangtrial: a firmware that never confirms a trial boot)")
 	kernelOnly := fs.Bool("kernel-only", false, "only fetch and unpack the kernel into the cache; print its directory")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -67,6 +68,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		CacheDir:  *cacheDir,
 		OutDir:    filepath.Join(*outDir, b.Name),
 		Commands:  commands,
+		Tags:      strings.FieldsFunc(*tags, func(r rune) bool { return r == ',' }),
 		Log:       stderr,
 	})
 	if err != nil {
