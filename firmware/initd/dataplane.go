@@ -323,6 +323,10 @@ func (d *Dataplane) IPsecSAs(ctx context.Context, active *config.Config) ([]cli.
 	if err != nil {
 		return nil, err
 	}
+	ikeUp, err := d.ikeEstablished(ctx)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]cli.IPsecSA, 0, len(sas))
 	for _, s := range sas {
 		alg := vpn.ESPAlgorithmNames(s.SA.Suite)
@@ -343,7 +347,38 @@ func (d *Dataplane) IPsecSAs(ctx context.Context, active *config.Config) ([]cli.
 			Negotiation: 1, In: cli.SA{SPI: s.SA.SPIIn}, Out: cli.SA{SPI: s.SA.SPIOut},
 			Events: []cli.TunnelEvent{{Time: s.Established, Text: "IPSec SA negotiation successfully completed", Count: 1}},
 		}
+		// Junos lists the IKE SA that carried the negotiation below it,
+		// newest first.
+		if t, ok := ikeUp[s.SA.Peer]; ok {
+			sa.Events = append(sa.Events, cli.TunnelEvent{Time: t, Text: "IKE SA negotiation successfully completed", Count: 1})
+		}
 		out = append(out, sa)
+	}
+	return out, nil
+}
+
+// ikeEstablished returns, per gateway, when its newest authenticated IKE SA
+// (of either version) was established.
+func (d *Dataplane) ikeEstablished(ctx context.Context) (map[string]time.Time, error) {
+	v1, err := d.vpn.IKESecurityAssociations(ctx)
+	if err != nil {
+		return nil, err
+	}
+	v2, err := d.vpn.IKEv2SecurityAssociations(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]time.Time{}
+	note := func(gw string, t time.Time) {
+		if !t.IsZero() && t.After(out[gw]) {
+			out[gw] = t
+		}
+	}
+	for _, s := range v1 {
+		note(s.Gateway, s.Established)
+	}
+	for _, s := range v2 {
+		note(s.Gateway, s.Established)
 	}
 	return out, nil
 }

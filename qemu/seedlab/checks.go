@@ -222,6 +222,11 @@ func checkIPsec(ctx context.Context, l *Lab) Result {
 		if strings.Join(d.Directions, ",") != "inbound,outbound" {
 			problems = append(problems, fmt.Sprintf("%s: directions %v in the detail, want inbound and outbound", r.Host, d.Directions))
 		}
+		for _, ev := range []string{"IPSec SA negotiation successfully completed", "IKE SA negotiation successfully completed"} {
+			if !strings.Contains(detail, ev) {
+				problems = append(problems, fmt.Sprintf("%s: the detail's tunnel events lack %q", r.Host, ev))
+			}
+		}
 	}
 	if len(problems) > 0 {
 		return fail(&e, "%s", strings.Join(problems, "; "))

@@ -352,6 +352,8 @@ func TestBothInitiate(t *testing.T) {
 		ib, _ := b.e.Status()
 		if len(ia) != 1 || len(ib) != 1 || ia[0].InitiatorCookie != ib[0].InitiatorCookie {
 			t.Errorf("seed %d: IKE SAs A %+v, B %+v", seed, ia, ib)
+		} else if e := ia[0].Established; e.Before(t0) || e.After(clock.Now()) {
+			t.Errorf("seed %d: IKE SA established at %v, want between the start %v and now %v", seed, e, t0, clock.Now())
 		}
 	}
 }

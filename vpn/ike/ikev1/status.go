@@ -25,6 +25,7 @@ type IKESAStatus struct {
 	ChildrenDeleted        int
 	NegotiationsInProgress int
 	NATT                   bool
+	Established            time.Time // zero until the SA is authenticated
 }
 
 // ChildStatus describes one installed Child SA pair for `show security ipsec
@@ -51,6 +52,9 @@ func (e *Engine) Status() ([]IKESAStatus, []ChildStatus) {
 			Local: sa.local, Remote: sa.remote, PeerID: sa.peerID, Proposal: sa.prop,
 			InBytes: sa.inBytes, OutBytes: sa.outBytes, InPackets: sa.inPackets, OutPackets: sa.outPackets,
 			ChildrenCreated: sa.childrenCreated, ChildrenDeleted: sa.childrenDeleted, NATT: sa.natt(),
+		}
+		if sa.state == established {
+			st.Established = sa.establishedAt
 		}
 		if !sa.expires.IsZero() {
 			st.ExpiresIn = sa.expires.Sub(now).Truncate(time.Second)

@@ -136,7 +136,8 @@ func checkOutcome(t *testing.T, path string, clock *iketest.Clock, h *heldNet, a
 	settleFree(t, clock, h)
 	ia, _ := a.e.Status()
 	ib, _ := b.e.Status()
-	ok := len(ia) == 1 && len(ib) == 1 && ia[0].Up && ib[0].Up && ia[0].SPIi == ib[0].SPIi && ia[0].SPIr == ib[0].SPIr
+	ok := len(ia) == 1 && len(ib) == 1 && ia[0].Up && ib[0].Up && ia[0].SPIi == ib[0].SPIi && ia[0].SPIr == ib[0].SPIr &&
+		!ia[0].Established.IsZero() && !ia[0].Established.After(clock.Now())
 	if ok {
 		ca, cb := a.inst.Installed(), b.inst.Installed()
 		ok = len(ca) == 1 && len(cb) == 1 && ca[0].SPIIn == cb[0].SPIOut && ca[0].SPIOut == cb[0].SPIIn && string(ca[0].EncIn) == string(cb[0].EncOut)

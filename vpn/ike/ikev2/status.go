@@ -26,6 +26,7 @@ type IKESAStatus struct {
 	NegotiationsInProgress int
 	NATT                   bool
 	Fragmentation          bool
+	Established            time.Time // zero until the SA is authenticated
 }
 
 // Status lists the IKE SAs (by index) and the installed Child SAs.
@@ -41,6 +42,9 @@ func (e *Engine) Status() ([]IKESAStatus, []ChildStatus) {
 		}
 		if !sa.expires.IsZero() {
 			st.ExpiresIn = sa.expires.Sub(now).Truncate(time.Second)
+		}
+		if sa.state == ikeEstablished {
+			st.Established = sa.created
 		}
 		if sa.outReq != nil {
 			st.NegotiationsInProgress++
