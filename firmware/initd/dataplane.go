@@ -22,6 +22,8 @@ import (
 	"github.com/palisade/palisade/firmware/config"
 	"github.com/palisade/palisade/policy"
 	"github.com/palisade/palisade/vpn"
+	"github.com/palisade/palisade/vpn/ike/ikev1"
+	"github.com/palisade/palisade/vpn/ike/ikev2"
 	"github.com/palisade/palisade/vpn/xfrm"
 )
 
@@ -263,16 +265,22 @@ func (d *Dataplane) ClearFlowSessions(context.Context) error {
 	return policy.ClearSessions(c)
 }
 
+// ikeStatus reads the IKE SAs of both engines.
+func (d *Dataplane) ikeStatus(ctx context.Context) ([]ikev1.IKESAStatus, []ikev2.IKESAStatus, error) {
+	v1, err := d.vpn.IKESecurityAssociations(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	v2, err := d.vpn.IKEv2SecurityAssociations(ctx)
+	return v1, v2, err
+}
+
 // IKESAs lists the IKE SAs of both versions.
 func (d *Dataplane) IKESAs(ctx context.Context) ([]cli.IKESA, error) {
 	if d == nil {
 		return nil, errNoDataplane
 	}
-	v1, err := d.vpn.IKESecurityAssociations(ctx)
-	if err != nil {
-		return nil, err
-	}
-	v2, err := d.vpn.IKEv2SecurityAssociations(ctx)
+	v1, v2, err := d.ikeStatus(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -360,11 +368,7 @@ func (d *Dataplane) IPsecSAs(ctx context.Context, active *config.Config) ([]cli.
 // ikeEstablished returns, per gateway, when its newest authenticated IKE SA
 // (of either version) was established.
 func (d *Dataplane) ikeEstablished(ctx context.Context) (map[string]time.Time, error) {
-	v1, err := d.vpn.IKESecurityAssociations(ctx)
-	if err != nil {
-		return nil, err
-	}
-	v2, err := d.vpn.IKEv2SecurityAssociations(ctx)
+	v1, v2, err := d.ikeStatus(ctx)
 	if err != nil {
 		return nil, err
 	}
