@@ -2,6 +2,8 @@ package cli
 
 import (
 	"strings"
+
+	"github.com/palisade/palisade/firmware/config"
 )
 
 // complete lists what may follow line (the text before the cursor), and
@@ -45,7 +47,9 @@ func (s *Session) completeIn(tree *cmdNode, words []Word, partial string) []comp
 	if perr != nil {
 		return nil
 	}
-	cs := st.completions(partial)
+	var names []string
+	s.withConfig(tree == s.ops, func(c *config.Config) { names = st.configNames(c) })
+	cs := st.completions(partial, names)
 	if w.node.tail == tailShow && partial == "" && st.atBlock && st.exp == expKeyword {
 		cs = append([]completion{{"<[Enter]>", "Execute this command"}}, cs...)
 	}
@@ -95,4 +99,18 @@ func (s *Session) autoComplete(line string, pos int, key rune) (string, int, boo
 		return line, pos, true
 	}
 	return "", 0, false
+}
+
+// withConfig calls f with the configuration a command is about, which f
+// must not modify: the active one for operational commands (`show
+// configuration`, also through `run`), else the candidate, read under the
+// editor's lock since other sessions may change it meanwhile.
+func (s *Session) withConfig(operational bool, f func(c *config.Config)) {
+	if operational || s.Editor == nil {
+		if s.Sys != nil {
+			f(s.Sys.Active())
+		}
+		return
+	}
+	s.Editor.view(f)
 }

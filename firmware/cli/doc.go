@@ -5,7 +5,10 @@
 //
 // One tree of commands (tree.go) and the configuration schema
 // (config.Schema, walked in path.go) drive parsing, `?` help and Tab
-// completion, so the three never disagree. Everything the CLI needs from
+// completion, so the three never disagree. `?` and Tab also offer the
+// names that exist where a value names a list entry or another object
+// (names.go, with config.ReferencedNames), read from the candidate in
+// configuration mode and from the active configuration otherwise. Everything the CLI needs from
 // the box goes through the System interface; the init implements it, tests
 // use a fake.
 package cli

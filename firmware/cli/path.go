@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -35,6 +36,12 @@ type pathState struct {
 	atBlock    bool         // the last word completed a container or entry
 	path       []string     // the expanded words so far
 	levels     []int        // len(path) after each block was entered
+
+	// The fields below include the edit level, which path leaves out, so
+	// that completion can find the place in the configuration.
+	schema []string // keywords of the containers and lists entered, without keys
+	at     []string // the set-line words of the container or entry, with keys
+	keys   []string // the key values of the entries entered
 }
 
 func newPathState() *pathState {
@@ -140,10 +147,13 @@ func (s *pathState) step(w Word) *syntaxError {
 			return &syntaxError{pos: w.Pos, msg: fmt.Sprintf("syntax error, expecting %s.", k.Name)}
 		}
 		s.path = append(s.path, k.Name)
+		s.at = append(s.at, k.Name)
 		s.exp = expKey
 		return nil
 	case expKey:
 		s.path = append(s.path, w.Text)
+		s.at = append(s.at, w.Text)
+		s.keys = append(s.keys, w.Text)
 		s.keyIdx++
 		if s.keyIdx < len(s.list.Keys) {
 			s.exp = expKeyKw
@@ -166,6 +176,7 @@ func (s *pathState) step(w Word) *syntaxError {
 	if c == nil {
 		if b := bareList(s.node); b != nil {
 			s.list, s.keyIdx = b, 0
+			s.schema = append(s.schema, b.Name)
 			s.exp = expKey
 			return s.step(w)
 		}
@@ -174,6 +185,8 @@ func (s *pathState) step(w Word) *syntaxError {
 	s.path = append(s.path, c.Name)
 	switch c.Kind {
 	case config.Container:
+		s.schema = append(s.schema, c.Name)
+		s.at = append(s.at, c.Name)
 		s.enter(c)
 	case config.Flag:
 	case config.Leaf:
@@ -181,6 +194,8 @@ func (s *pathState) step(w Word) *syntaxError {
 	case config.LeafList:
 		s.leaf, s.exp = c, expValues
 	case config.List:
+		s.schema = append(s.schema, c.Name)
+		s.at = append(s.at, c.Name)
 		s.list, s.keyIdx, s.exp = c, 0, expKey
 	}
 	return nil
@@ -212,9 +227,18 @@ func walkPath(level []string, words []Word) (*pathState, *syntaxError) {
 	return s, nil
 }
 
-// completions lists what may come next, starting with prefix.
-func (s *pathState) completions(prefix string) []completion {
+// completions lists what may come next, starting with prefix. names are
+// the names that exist for the value expected (configNames); they follow
+// the placeholder without help, as in Junos.
+func (s *pathState) completions(prefix string, names []string) []completion {
 	var out []completion
+	addNames := func() {
+		for _, n := range names {
+			if strings.HasPrefix(n, prefix) && !slices.ContainsFunc(out, func(c completion) bool { return c.name == n }) {
+				out = append(out, completion{n, ""})
+			}
+		}
+	}
 	value := func(n *config.Node, help string) {
 		if len(n.Enum) > 0 {
 			for _, e := range n.Enum {
@@ -231,6 +255,7 @@ func (s *pathState) completions(prefix string) []completion {
 	switch s.exp {
 	case expValue:
 		value(s.leaf, s.leaf.Help)
+		addNames()
 		return out
 	case expValues, expBracket:
 		value(s.leaf, s.leaf.Help)
@@ -240,6 +265,7 @@ func (s *pathState) completions(prefix string) []completion {
 		if s.exp == expBracket && prefix == "" {
 			out = append(out, completion{"]", "Close a set of values"})
 		}
+		addNames()
 		return out
 	case expKeyKw:
 		k := s.list.Keys[s.keyIdx]
@@ -256,6 +282,7 @@ func (s *pathState) completions(prefix string) []completion {
 			}
 			out = append(out, completion{"<" + k.Name + ">", help})
 		}
+		addNames()
 		return out
 	}
 	if s.positional != nil && prefix == "" {
@@ -264,6 +291,7 @@ func (s *pathState) completions(prefix string) []completion {
 	if b := bareList(s.node); b != nil && prefix == "" {
 		out = append(out, completion{"<" + b.Keys[0].Name + ">", b.Help})
 	}
+	addNames()
 	var kw []completion
 	for _, c := range s.node.Children {
 		if c.Bare || !strings.HasPrefix(c.Name, prefix) {

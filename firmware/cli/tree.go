@@ -210,6 +210,11 @@ func formatCompletions(cs []completion) string {
 	var b strings.Builder
 	b.WriteString("Possible completions:\n")
 	for _, c := range cs {
+		// Names of configured objects have no help; Junos pads nothing.
+		if c.help == "" {
+			fmt.Fprintf(&b, "  %s\n", c.name)
+			continue
+		}
 		if len(c.name) >= 21 {
 			fmt.Fprintf(&b, "  %s %s\n", c.name, c.help)
 			continue

@@ -298,7 +298,7 @@ func (x *Index) BookOf(zone string) string {
 
 // IsAnyAddress reports whether name is a predefined address matching all.
 func IsAnyAddress(name string) bool {
-	return name == "any" || name == "any-ipv4" || name == "any-ipv6"
+	return slices.Contains(PredefinedAddressNames(), name)
 }
 
 // Addresses expands an address or address-set name as seen from zone: its
@@ -384,7 +384,7 @@ func (x *Index) application(name string, depth int) ([]AppTerm, error) {
 	defer delete(x.visiting, key)
 	var out []AppTerm
 	switch {
-	case name == "any":
+	case name == anyApplication:
 		out = []AppTerm{{Any: true, ICMPType: -1, SrcHi: 65535, DstHi: 65535}}
 	case x.apps[name] != nil:
 		t, err := appTerm(*x.apps[name])

@@ -140,7 +140,7 @@ func (v *validator) policies() {
 		}
 		names[p.Name] = strings.TrimPrefix(p.Statement, "security policies ")
 		for _, z := range append(append([]string{}, p.FromZones...), p.ToZones...) {
-			if !v.zoneExists(z) && z != "any" {
+			if !v.zoneExists(z) && z != anyZone {
 				v.errf(p.Statement, "zone %s is not defined", z)
 			}
 		}

@@ -194,7 +194,7 @@ func (v *validator) applications() {
 	}
 	for _, a := range v.c.Applications.Applications {
 		stmt := "applications application " + a.Name
-		if strings.HasPrefix(a.Name, "junos-") || a.Name == "any" {
+		if strings.HasPrefix(a.Name, "junos-") || a.Name == anyApplication {
 			v.errf(stmt, "%s is a predefined application name", a.Name)
 		}
 		if a.Protocol == "" {
