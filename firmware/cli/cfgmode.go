@@ -292,14 +292,23 @@ func commit(ctx context.Context, s *Session, inv *invocation) error {
 		opts.ConfirmMinutes = n
 	}
 	warns, err := s.Editor.commit(ctx, s, opts)
-	for _, w := range warns {
-		s.println(w.Error())
+	for _, l := range problemLines(warns) {
+		s.println(l)
 	}
 	if err != nil {
-		for _, l := range errorLines(err) {
-			s.println("error: " + l)
+		ps, others := commitProblems(err)
+		for _, l := range problemLines(ps) {
+			s.println(l)
 		}
-		if opts.Check {
+		for _, e := range others {
+			for _, l := range errorLines(e) {
+				s.println("error: " + l)
+			}
+		}
+		// As Junos: a configuration that does not validate fails its
+		// check-out, whether committed or checked; a commit that
+		// validated and then failed to apply is a failed commit.
+		if opts.Check || len(others) == 0 {
 			s.println("error: configuration check-out failed")
 		} else {
 			s.println("error: commit failed")

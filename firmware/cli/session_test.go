@@ -179,8 +179,10 @@ func TestLoadTerminalAndCommitCheck(t *testing.T) {
 func TestCommitErrorNamesStatement(t *testing.T) {
 	f := newFake()
 	got := runScript(t, f, nil, "configure\nset security zones security-zone trust interfaces ge-0/0/5.0\ncommit\n")
-	if !strings.Contains(got, "error: set security zones security-zone trust interfaces ge-0/0/5.0") || !strings.Contains(got, "error: commit failed") {
-		t.Errorf("output:\n%s", got)
+	// As Junos: the level, the statement quoted under it, the message.
+	want := "# commit\n[edit security zones security-zone trust]\n  'interfaces ge-0/0/5.0'\n    interface ge-0/0/5.0 is not configured"
+	if !strings.Contains(got, want) || !strings.Contains(got, "'\n    interface ge-0/0/5.0 is not configured (set interfaces ge-0/0/5 unit 0 ...)\nerror: configuration check-out failed\n") {
+		t.Errorf("output lacks %q and the check-out failure:\n%s", want, got)
 	}
 	if len(f.commits) != 0 {
 		t.Errorf("a failing commit was recorded")

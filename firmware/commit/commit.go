@@ -66,6 +66,16 @@ type Options struct {
 // ValidationError lists the errors that stopped a commit before any stage ran.
 type ValidationError struct{ Problems []*config.Problem }
 
+// Unwrap gives the problems to errors.As and to displays that place each
+// one in the hierarchy.
+func (e *ValidationError) Unwrap() []error {
+	errs := make([]error, len(e.Problems))
+	for i, p := range e.Problems {
+		errs[i] = p
+	}
+	return errs
+}
+
 func (e *ValidationError) Error() string {
 	errs := make([]error, len(e.Problems))
 	for i, p := range e.Problems {
