@@ -53,6 +53,9 @@ func CharDev(name string, perm, major, minor uint32) Record {
 
 const newcMagic = "070701"
 
+// cpioTrailer is the name of the record that ends an archive.
+const cpioTrailer = "TRAILER!!!"
+
 // ReadCPIO reads a newc ("070701") archive, as u-root writes it. Hard links are not supported.
 func ReadCPIO(r io.Reader) ([]Record, error) {
 	br := bufio.NewReader(r)
@@ -76,17 +79,17 @@ func ReadCPIO(r io.Reader) ([]Record, error) {
 		}
 		mode, size, namesize := f[1], f[6], f[11]
 		nameLen := pad4(110 + int64(namesize))
-		name := make([]byte, nameLen-110)
-		if _, err := io.ReadFull(br, name); err != nil {
+		name, err := readN(br, nameLen-110)
+		if err != nil {
 			return nil, fmt.Errorf("cpio name at %d: %w", off, err)
 		}
 		n := string(bytes.TrimRight(name[:namesize], "\x00"))
-		data := make([]byte, pad4(int64(size)))
-		if _, err := io.ReadFull(br, data); err != nil {
+		data, err := readN(br, pad4(int64(size)))
+		if err != nil {
 			return nil, fmt.Errorf("cpio data of %q: %w", n, err)
 		}
 		off += nameLen + int64(len(data))
-		if n == "TRAILER!!!" {
+		if n == cpioTrailer {
 			return recs, nil
 		}
 		n = strings.TrimPrefix(path.Clean("/"+n), "/")
@@ -98,6 +101,19 @@ func ReadCPIO(r io.Reader) ([]Record, error) {
 		}
 		recs = append(recs, Record{Name: n, Mode: mode, Data: data[:size], RdevMajor: f[9], RdevMinor: f[10]})
 	}
+}
+
+// readN reads exactly n bytes, growing the buffer as they arrive: n comes from a header, and allocating
+// it up front made a 112-byte archive claiming a 4 GiB file allocate 4 GiB.
+func readN(r io.Reader, n int64) ([]byte, error) {
+	var b bytes.Buffer
+	if _, err := io.CopyN(&b, r, n); err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, err
+	}
+	return b.Bytes(), nil
 }
 
 // Normalize returns recs sorted by name, with a directory record for every missing parent, and the last
@@ -158,11 +174,15 @@ func WriteCPIO(w io.Writer, recs []Record) error {
 		if r.Name == "" || strings.HasPrefix(r.Name, "/") {
 			return fmt.Errorf("cpio record %d: name %q must be relative", i, r.Name)
 		}
+		// ReadCPIO cleans "./TRAILER!!!" to this; written as it is, it ended the archive early.
+		if r.Name == cpioTrailer {
+			return fmt.Errorf("cpio record %d: name %q is the end-of-archive marker", i, r.Name)
+		}
 		if err := write(uint32(i+1), r); err != nil {
 			return err
 		}
 	}
-	if err := write(0, Record{Name: "TRAILER!!!"}); err != nil {
+	if err := write(0, Record{Name: cpioTrailer}); err != nil {
 		return err
 	}
 	if err := bw.Flush(); err != nil {

@@ -141,7 +141,11 @@ func decodeSession(b []byte) (Session, error) {
 			ad.Nested(func(n *netlink.AttributeDecoder) error { return decodeCounters(n, &s.OutPackets, &s.OutBytes) })
 		}
 	}
-	return s, ad.Err()
+	// A message that fails part way has filled some fields; the caller must not take them for a session.
+	if err := ad.Err(); err != nil {
+		return Session{}, err
+	}
+	return s, nil
 }
 
 func decodeTuple(ad *netlink.AttributeDecoder, t *Tuple, proto *uint8) error {

@@ -31,7 +31,10 @@ func extLabel(r io.ReaderAt) string {
 	if sb[extMagicOffset] != 0x53 || sb[extMagicOffset+1] != 0xef {
 		return ""
 	}
-	return string(bytes.TrimRight(sb[extLabelOffset:extLabelOffset+extLabelLen], "\x00"))
+	// The label is a C string: it ends at the first NUL, as e2label and blkid read it, even when the
+	// bytes after it are not NUL.
+	label, _, _ := bytes.Cut(sb[extLabelOffset:extLabelOffset+extLabelLen], []byte{0})
+	return string(label)
 }
 
 // FindLabel returns the block device (under devDir) whose ext filesystem has

@@ -3,6 +3,7 @@ package software
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -52,7 +53,9 @@ func BootedSlot(cmdline string) (Slot, bool) {
 // Deadline returns how long a trial boot has to confirm: palisade.deadline, else DefaultDeadline.
 func Deadline(cmdline string) time.Duration {
 	if v, ok := cmdlineValue(cmdline, CmdlineDeadline); ok {
-		if n, err := strconv.Atoi(v); err == nil && n > 0 {
+		// The watchdog takes its timeout as a C int of seconds, and a larger n would also overflow the
+		// Duration: 18446744074 seconds came out as 0.29 s.
+		if n, err := strconv.Atoi(v); err == nil && n > 0 && n <= math.MaxInt32 {
 			return time.Duration(n) * time.Second
 		}
 	}

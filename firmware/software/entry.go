@@ -1,8 +1,8 @@
 package software
 
 import (
-	"bufio"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 )
@@ -138,14 +138,14 @@ func ParseEntryName(file string) (e Entry, ok bool) {
 	}
 	if counting {
 		left, done, hasDone := strings.Cut(counter, "-")
-		l, err := strconv.Atoi(left)
-		if err != nil || l < 0 {
+		l, ok := parseCounter(left)
+		if !ok {
 			return Entry{}, false
 		}
 		e.Counting, e.Left = true, l
 		if hasDone {
-			d, err := strconv.Atoi(done)
-			if err != nil || d < 0 {
+			d, ok := parseCounter(done)
+			if !ok {
 				return Entry{}, false
 			}
 			e.Done = d
@@ -154,23 +154,37 @@ func ParseEntryName(file string) (e Entry, ok bool) {
 	return e, true
 }
 
+// parseCounter reads a boot counter as systemd-boot does: decimal digits only, up to INT_MAX. Atoi also
+// took a sign, so palisade-b++1.conf looked like a trial to us and like no slot entry to systemd-boot.
+func parseCounter(s string) (int, bool) {
+	if s == "" || strings.Trim(s, "0123456789") != "" {
+		return 0, false
+	}
+	n, err := strconv.Atoi(s)
+	return n, err == nil && n <= math.MaxInt32
+}
+
 // ParseEntry reads an entry file's contents; the name gives the slot and the counter.
 func ParseEntry(file string, data []byte) (Entry, error) {
 	e, ok := ParseEntryName(file)
 	if !ok {
 		return Entry{}, fmt.Errorf("loader entry %s: not a Palisade slot entry name", file)
 	}
-	sc := bufio.NewScanner(strings.NewReader(string(data)))
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
+	// The file is split in memory rather than with a bufio.Scanner, which failed on a line over 64 KiB:
+	// a corrupted entry made Read fail, and so Confirm and Add, and a 65535-byte key alone on its line
+	// came back from Format as a line the Scanner refused.
+	for line := range strings.Lines(string(data)) {
+		line = strings.TrimSpace(line)
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		k, v, _ := strings.Cut(line, " ")
+		// A tab separates the key as well as a space does, for systemd-boot and the Boot Loader
+		// Specification: cutting at spaces only took "version\t2.0" for a key with no value.
+		k, v := line, ""
+		if i := strings.IndexAny(line, " \t"); i >= 0 {
+			k, v = line[:i], line[i+1:]
+		}
 		e.Fields = append(e.Fields, Field{k, strings.TrimSpace(v)})
-	}
-	if err := sc.Err(); err != nil {
-		return Entry{}, fmt.Errorf("loader entry %s: %w", file, err)
 	}
 	return e, nil
 }

@@ -129,7 +129,7 @@ func Add(ctx context.Context, fsys FS, r io.Reader, o AddOptions) (Manifest, err
 		return Manifest{}, fmt.Errorf("making %s: %w", EntriesDir, err)
 	}
 	whole := newHashingReader(ctxReader{ctx, r})
-	m, err := writeSlot(fsys, dir, tar.NewReader(whole), o.Board)
+	m, err := writeSlot(fsys, dir, tar.NewReader(whole), whole, o.Board)
 	if err != nil {
 		return Manifest{}, fmt.Errorf("installing into slot %s: %w", target, err)
 	}
@@ -196,8 +196,9 @@ func InheritedArgs(options string) string {
 	return strings.Join(keep, " ")
 }
 
-// writeSlot streams the bundle's files into dir as NAME.new, checking each against the manifest.
-func writeSlot(fsys FS, dir string, tr *tar.Reader, board string) (Manifest, error) {
+// writeSlot streams the bundle's files into dir as NAME.new, checking each against the manifest. raw
+// counts the bytes tr has read of the bundle.
+func writeSlot(fsys FS, dir string, tr *tar.Reader, raw *hashingReader, board string) (Manifest, error) {
 	hdr, err := tr.Next()
 	if err != nil {
 		return Manifest{}, fmt.Errorf("reading the bundle: %w", err)
@@ -230,7 +231,7 @@ func writeSlot(fsys FS, dir string, tr *tar.Reader, board string) (Manifest, err
 			return Manifest{}, fmt.Errorf("writing %s: %w", name, err)
 		}
 		h := newHashingReader(tr)
-		_, cerr := io.Copy(w, h)
+		_, cerr := io.Copy(w, notExpanded{h, raw})
 		if err := errors.Join(cerr, w.Close()); err != nil {
 			return Manifest{}, fmt.Errorf("writing %s: %w", name, err)
 		}
@@ -240,6 +241,20 @@ func writeSlot(fsys FS, dir string, tr *tar.Reader, board string) (Manifest, err
 		}
 	}
 	return m, nil
+}
+
+// notExpanded ends a copy out of the bundle once a file has yielded more bytes than the whole bundle
+// delivered. Only a sparse tar entry does that: its holes read as zeros, and a 4 KiB bundle whose
+// manifest claimed a terabyte kernel was being written out until the ESP was full, before the checksum
+// could refuse it.
+type notExpanded struct{ file, raw *hashingReader }
+
+func (r notExpanded) Read(p []byte) (int, error) {
+	n, err := r.file.Read(p)
+	if r.file.n > r.raw.n {
+		return 0, errors.New("the file is larger than the bundle holding it (a sparse tar entry?)")
+	}
+	return n, err
 }
 
 // rewrite writes s's entry with the given counting and sort key, renaming the file when its counter

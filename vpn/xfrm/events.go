@@ -93,6 +93,11 @@ func parseEvent(t uint16, b []byte) (Event, bool) {
 		}
 		id := nl.DeserializeXfrmId(b[offAcquireID:])
 		sel := nl.DeserializeXfrmSelector(b[offAcquirePolicy:])
+		// The kernel refuses policies with other selectors, so it never sends them; decoded, they
+		// came out as IPv4 selectors with invalid prefixes.
+		if !knownFamily(sel.Family) || int(sel.PrefixlenS) > addrBits(sel.Family) || int(sel.PrefixlenD) > addrBits(sel.Family) {
+			return nil, false
+		}
 		return Acquire{
 			PolicyIndex: binary.NativeEndian.Uint32(b[offAcquirePolicy+offPolicyIndex:]),
 			Selector:    selectorFrom(sel),
@@ -103,6 +108,9 @@ func parseEvent(t uint16, b []byte) (Event, bool) {
 			return nil, false
 		}
 		info := nl.DeserializeXfrmUsersaInfo(b)
+		if !knownFamily(info.Family) {
+			return nil, false
+		}
 		return Expire{
 			ID:    StateID{Dst: addrFrom(&info.Id.Daddr, info.Family), SPI: nl.Swap32(info.Id.Spi)},
 			Reqid: info.Reqid,
@@ -110,6 +118,15 @@ func parseEvent(t uint16, b []byte) (Event, bool) {
 		}, true
 	}
 	return nil, false
+}
+
+func knownFamily(f uint16) bool { return f == unix.AF_INET || f == unix.AF_INET6 }
+
+func addrBits(family uint16) int {
+	if family == unix.AF_INET6 {
+		return 128
+	}
+	return 32
 }
 
 func addrFrom(a *nl.XfrmAddress, family uint16) netip.Addr {
