@@ -107,3 +107,19 @@ func TestAllReturnsCopies(t *testing.T) {
 		t.Error("All shares state between calls")
 	}
 }
+
+func TestKernelArgs(t *testing.T) {
+	for name, want := range map[string]string{
+		"qemu-x86_64":    "console=ttyS0,115200 panic=-1 no_timer_check",
+		"qemu-arm64":     "console=ttyAMA0,115200 panic=-1",
+		"pcengines-apu2": "console=ttyS0,115200 panic=-1",
+	} {
+		b, err := Lookup(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := b.KernelArgs(); got != want {
+			t.Errorf("%s: kernel args %q, want %q", name, got, want)
+		}
+	}
+}

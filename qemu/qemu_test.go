@@ -87,7 +87,7 @@ func TestQEMUArgs(t *testing.T) {
 	for _, want := range []string{
 		"-M q35 -cpu max",
 		"-no-reboot",
-		"-append console=ttyS0,115200 panic=-1 quiet x=1",
+		"-append console=ttyS0,115200 panic=-1 no_timer_check quiet x=1",
 		"-chardev socket,id=c0,path=/s,server=on,wait=on,logfile=/l -serial chardev:c0",
 		"-drive file=/tmp/cfg.img,format=raw,if=none,id=cfg0 -device virtio-blk-pci,drive=cfg0,addr=0xa",
 		"-netdev tap,id=n0,ifname=pqt0,script=no,downscript=no -device virtio-net-pci,netdev=n0,mac=52:54:00:00:02:00,addr=0x10,romfile=",

@@ -82,7 +82,7 @@ func TestBuild(t *testing.T) {
 		t.Fatalf("state: %+v", st)
 	}
 	entry, _ := esp.ReadFile(software.EntriesDir + "/" + st.A.EntryFile)
-	if !strings.Contains(string(entry), "options console=ttyS0,115200 panic=-1 quiet palisade.slot=a\n") {
+	if !strings.Contains(string(entry), "options console=ttyS0,115200 panic=-1 no_timer_check quiet palisade.slot=a\n") {
 		t.Errorf("entry:\n%s", entry)
 	}
 	initrd, _ := esp.ReadFile(software.SlotDir(software.SlotA) + "/" + software.InitrdFile)
