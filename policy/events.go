@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/mdlayher/netlink"
+	"golang.org/x/sys/unix"
 )
 
 // nfnlgrpConntrackDestroy is the multicast group of ended sessions
@@ -20,7 +21,29 @@ const nfnlgrpConntrackDestroy = 3
 // may not be reported: with net.netfilter.nf_conntrack_events=2 (the
 // default) the kernel only tracks events of sessions that began while
 // someone listened.
-func WatchClosedSessions(ctx context.Context, c *netlink.Conn, fn func(Session)) error {
+//
+// An event that does not decode, and events the kernel dropped because the
+// socket's buffer was full (ENOBUFS, under heavy session churn), are passed
+// to skipped (if not nil) and the watch goes on: one bad event must not end
+// the session-close log.
+func WatchClosedSessions(ctx context.Context, c *netlink.Conn, fn func(Session), skipped func(error)) error {
+	return watchClosed(ctx, c, fn, skipped)
+}
+
+// eventSource is what the watch needs of a ctnetlink socket; *netlink.Conn
+// is one, and tests pass a fake.
+type eventSource interface {
+	JoinGroup(group uint32) error
+	Receive() ([]netlink.Message, error)
+	SetReadDeadline(t time.Time) error
+}
+
+func watchClosed(ctx context.Context, c eventSource, fn func(Session), skipped func(error)) error {
+	skip := func(err error) {
+		if skipped != nil {
+			skipped(err)
+		}
+	}
 	if err := c.JoinGroup(nfnlgrpConntrackDestroy); err != nil {
 		return fmt.Errorf("joining conntrack destroy events: %w", err)
 	}
@@ -43,12 +66,17 @@ func WatchClosedSessions(ctx context.Context, c *netlink.Conn, fn func(Session))
 			if errors.As(err, &oe) && oe.Timeout() {
 				continue
 			}
+			if errors.Is(err, unix.ENOBUFS) {
+				skip(fmt.Errorf("conntrack events lost: the kernel's queue overflowed: %w", err))
+				continue
+			}
 			return fmt.Errorf("reading conntrack events: %w", err)
 		}
 		for _, m := range msgs {
 			s, err := decodeSession(m.Data)
 			if err != nil {
-				return fmt.Errorf("decoding conntrack event: %w", err)
+				skip(fmt.Errorf("decoding conntrack event (%d bytes): %w", len(m.Data), err))
+				continue
 			}
 			fn(s)
 		}

@@ -160,7 +160,7 @@ func TestSystemLab(t *testing.T) {
 				if line, ok := SessionCloseLog(s, c); ok {
 					closed <- line
 				}
-			})
+			}, func(err error) { t.Errorf("session watch skipped an event: %v", err) })
 		}()
 		defer func() {
 			stopWatch()

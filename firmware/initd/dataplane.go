@@ -249,7 +249,7 @@ func (d *Dataplane) WatchSessions(ctx context.Context) error {
 				d.log.Info(line)
 			}
 		}
-	})
+	}, func(err error) { d.log.Warn("session-close log", "err", err) })
 }
 
 // ClearFlowSessions deletes every session.
