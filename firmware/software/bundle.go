@@ -90,6 +90,11 @@ func ParseManifest(data []byte) (Manifest, error) {
 			// Later bundle versions may add keys; an older firmware installing a newer bundle ignores them.
 		}
 	}
+	if err := sc.Err(); err != nil {
+		// A line longer than the scanner's buffer: say so rather than
+		// report the keys after it as missing.
+		return Manifest{}, fmt.Errorf("manifest: %w", err)
+	}
 	var missing []string
 	if m.Version == "" {
 		missing = append(missing, "version")

@@ -206,7 +206,12 @@ func writeSlot(fsys FS, dir string, tr *tar.Reader, raw *hashingReader, board st
 	if path.Clean(hdr.Name) != ManifestFile {
 		return Manifest{}, fmt.Errorf("reading the bundle: first file is %q, want %q (is this a Palisade upgrade bundle?)", hdr.Name, ManifestFile)
 	}
-	data, err := io.ReadAll(io.LimitReader(tr, maxManifest))
+	if hdr.Size > maxManifest {
+		// A manifest is a few lines; cutting a longer one could drop the
+		// lines that matter and read the rest as the kernel.
+		return Manifest{}, fmt.Errorf("reading the bundle: the manifest is %d bytes, more than %d", hdr.Size, maxManifest)
+	}
+	data, err := io.ReadAll(tr)
 	if err != nil {
 		return Manifest{}, fmt.Errorf("reading the bundle's manifest: %w", err)
 	}

@@ -1,6 +1,7 @@
 package software
 
 import (
+	"archive/tar"
 	"bytes"
 	"context"
 	"errors"
@@ -185,6 +186,7 @@ func TestAddRefuses(t *testing.T) {
 		{"corrupt kernel", corrupt, AddOptions{}, "checksum mismatch"},
 		{"bundle sum", good, AddOptions{SHA256: strings.Repeat("0", 64)}, "checksum mismatch"},
 		{"not a bundle", []byte("hello"), AddOptions{}, "reading the bundle"},
+		{"huge manifest", tarOf(t, ManifestFile, append([]byte(BundleMagic+"\n"), bytes.Repeat([]byte("x"), maxManifest)...)), AddOptions{}, "more than 65536"},
 		{"running slot", good, AddOptions{Slot: SlotA}, "running"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -205,6 +207,28 @@ func TestAddRefuses(t *testing.T) {
 				t.Errorf("slot B has an entry after a refused add: %+v", st.B)
 			}
 		})
+	}
+}
+
+// tarOf is a tar archive holding one file.
+func tarOf(t *testing.T, name string, data []byte) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	tw := tar.NewWriter(&b)
+	if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(data))}); err != nil {
+		t.Fatal(err)
+	}
+	tw.Write(data)
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func TestParseManifestLongLine(t *testing.T) {
+	data := BundleMagic + "\n# " + strings.Repeat("x", 70000) + "\nversion 2.0\n"
+	if _, err := ParseManifest([]byte(data)); err == nil || !strings.Contains(err.Error(), "too long") {
+		t.Errorf("a manifest with a 70000-byte line: got %v, want an error saying the line is too long", err)
 	}
 }
 
