@@ -242,12 +242,13 @@ func TestConfigNameCompletions(t *testing.T) {
 		{true, nil, "set security policies from-zone trust to-zone ", []string{"<to-zone>", "untrust", "trust"}},
 		{true, nil, "set security zones security-zone trust interfaces ", []string{"<interfaces>", "ge-0/0/0.0", "ge-0/0/1.0"}},
 		// References.
+		// Addresses come from the book the side's zone sees (Host1 is trust's, Host2 untrust's).
 		{true, nil, "set security policies from-zone trust to-zone untrust policy P match source-address ",
-			[]string{"<source-address>", "[", "Host1-Net", "Inside", "Host2-Net", "any", "any-ipv4", "any-ipv6"}},
+			[]string{"<source-address>", "[", "Host1-Net", "Inside", "any", "any-ipv4", "any-ipv6"}},
 		{true, nil, "set security policies from-zone trust to-zone untrust policy P match destination-address H",
-			[]string{"Host1-Net", "Host2-Net"}},
+			[]string{"Host2-Net"}},
 		{true, nil, "set security policies from-zone trust to-zone untrust policy P match source-address [ Host1-Net ",
-			[]string{"<source-address>", "]", "Host1-Net", "Inside", "Host2-Net", "any", "any-ipv4", "any-ipv6"}},
+			[]string{"<source-address>", "]", "Host1-Net", "Inside", "any", "any-ipv4", "any-ipv6"}},
 		{true, nil, "set security policies from-zone trust to-zone untrust policy P match application ", apps},
 		{true, nil, "set security policies from-zone trust to-zone untrust policy P match application junos-h", []string{"junos-http", "junos-https"}},
 		{true, nil, "set security policies global policy G match application w", []string{"web"}},

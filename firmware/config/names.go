@@ -45,13 +45,6 @@ func references() []reference {
 	}
 	zonesOrAny := func(c *Config, keys []string) []string { return append(zones(c, keys), anyZone) }
 	units := func(c *Config, _ []string) []string { return c.unitNames() }
-	addrs := func(c *Config, _ []string) []string {
-		var out []string
-		for _, b := range c.addressBooks() {
-			out = append(out, bookNames(b)...)
-		}
-		return append(out, PredefinedAddressNames()...)
-	}
 	apps := func(c *Config, _ []string) []string {
 		out := append(c.applicationNames(), c.applicationSetNames()...)
 		out = append(out, PredefinedApplicationNames()...)
@@ -104,11 +97,34 @@ func references() []reference {
 		{"applications application-set application", apps},
 		{"applications application-set application-set", appSets},
 	}
-	// Zone-pair and global policies match and act alike.
-	for _, ctx := range []string{"security policies from-zone policy", "security policies global policy"} {
+	// A zone-pair policy's addresses come from the books its zone sees, as
+	// commit resolves them: source-address from the from-zone's (keys[0]),
+	// destination-address from the to-zone's (keys[1]). A global policy sees
+	// the global book only.
+	seenFrom := func(zoneKey int) func(c *Config, keys []string) []string {
+		return func(c *Config, keys []string) []string {
+			zone := ""
+			if zoneKey >= 0 && zoneKey < len(keys) {
+				zone = keys[zoneKey]
+			}
+			x := NewIndex(c)
+			var out []string
+			for _, name := range []string{x.bookOf[zone], x.global} {
+				if b := findByName(c.addressBooks(), func(b AddressBook) string { return b.Name }, name); name != "" && b != nil {
+					out = append(out, bookNames(*b)...)
+				}
+			}
+			return append(out, PredefinedAddressNames()...)
+		}
+	}
+	for _, p := range []struct {
+		ctx      string
+		src, dst int
+	}{{"security policies from-zone policy", 0, 1}, {"security policies global policy", -1, -1}} {
+		ctx := p.ctx
 		refs = append(refs,
-			reference{ctx + " match source-address", addrs},
-			reference{ctx + " match destination-address", addrs},
+			reference{ctx + " match source-address", seenFrom(p.src)},
+			reference{ctx + " match destination-address", seenFrom(p.dst)},
 			reference{ctx + " match application", apps},
 			reference{ctx + " then permit tunnel ipsec-vpn", vpns},
 		)

@@ -73,8 +73,13 @@ func TestReferencedNames(t *testing.T) {
 		{"security policies from-zone to-zone", []string{"trust"}, []string{"untrust", "trust"}},
 		{"security policies global policy match to-zone", nil, []string{"untrust", "trust", "any"}},
 		{"security zones security-zone interfaces", []string{"trust"}, []string{"ge-0/0/0.0", "ge-0/0/1.0"}},
+		// Each side sees its zone's book (Host1 is attached to trust, Host2 to untrust).
 		{"security policies from-zone policy match source-address", []string{"trust", "untrust", "P"},
-			[]string{"Host1-Net", "Inside", "Host2-Net", "Other", "any", "any-ipv4", "any-ipv6"}},
+			[]string{"Host1-Net", "Inside", "any", "any-ipv4", "any-ipv6"}},
+		{"security policies from-zone policy match destination-address", []string{"trust", "untrust", "P"},
+			[]string{"Host2-Net", "Other", "any", "any-ipv4", "any-ipv6"}},
+		// A global policy sees the global book only; the seed has none.
+		{"security policies global policy match source-address", []string{"P"}, []string{"any", "any-ipv4", "any-ipv6"}},
 		{"security policies from-zone policy match application", nil, append(apps, "any")},
 		{"security policies global policy then permit tunnel ipsec-vpn", nil, []string{"VPN-to-Host2"}},
 		{"security ike gateway ike-policy", []string{"G"}, []string{"IKE-POL"}},
@@ -103,17 +108,19 @@ func TestReferencedNames(t *testing.T) {
 
 func TestReferencedNamesDeduplicates(t *testing.T) {
 	c := &Config{}
-	// The same address name in two books is one choice.
+	// The same address name in the zone's book and the global one is one
+	// choice, and so is a defined name that is also predefined.
 	for _, line := range []string{
-		"security address-book A address X 10.0.0.0/8",
+		"security address-book global address X 10.0.0.0/8",
 		"security address-book B address X 10.0.0.0/8",
 		"security address-book B address any-ipv4 10.0.0.0/8",
+		"security address-book B attach zone Z",
 	} {
 		if err := c.Set(strings.Fields(line)); err != nil {
 			t.Fatalf("set %s: %v", line, err)
 		}
 	}
-	got := c.ReferencedNames(strings.Fields("security policies global policy match destination-address"), nil)
+	got := c.ReferencedNames(strings.Fields("security policies from-zone policy match destination-address"), []string{"Y", "Z", "P"})
 	want := []string{"X", "any-ipv4", "any", "any-ipv6"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %q, want %q", got, want)
