@@ -104,7 +104,10 @@ func (s *Session) autoComplete(line string, pos int, key rune) (string, int, boo
 // withConfig calls f with the configuration a command is about, which f
 // must not modify: the active one for operational commands (`show
 // configuration`, also through `run`), else the candidate, read under the
-// editor's lock since other sessions may change it meanwhile.
+// editor's lock since other sessions may change it meanwhile. A commit
+// holds that lock while it applies, so another user's `?` waits for it to
+// finish (seconds at most); a read-write lock would not help, as the commit
+// must not see the candidate change under it either.
 func (s *Session) withConfig(operational bool, f func(c *config.Config)) {
 	if operational || s.Editor == nil {
 		if s.Sys != nil {

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/netip"
@@ -10,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	pipeline "github.com/palisade/palisade/firmware/commit"
 	"github.com/palisade/palisade/firmware/config"
 )
 
@@ -34,11 +34,8 @@ func (f *fakeSystem) Active() *config.Config {
 func (f *fakeSystem) Commit(_ context.Context, cand *config.Config, opts CommitOptions) ([]*config.Problem, error) {
 	ps := cand.Validate()
 	if errs := config.Errors(ps); len(errs) > 0 {
-		var joined []error
-		for _, e := range errs {
-			joined = append(joined, e)
-		}
-		return nil, errors.Join(joined...)
+		// What the box's commit pipeline returns.
+		return nil, &pipeline.ValidationError{Problems: errs}
 	}
 	var warns []*config.Problem
 	for _, p := range ps {

@@ -27,13 +27,17 @@ func problemLines(ps []*config.Problem) []string {
 		}
 		level, stmt, ok := splitStatement(p.Statement)
 		if !ok {
-			// No statement the schema can place (a problem of the whole
-			// configuration): the message alone.
-			prefix := "error: "
-			if p.Warning {
-				prefix = ""
+			// A problem of the whole configuration, or a statement the
+			// schema cannot place: the statement as written, then the
+			// message, so that the user still sees what to fix.
+			line := msg
+			if p.Statement != "" {
+				line = p.Statement + ": " + msg
 			}
-			out = append(out, prefix+msg)
+			if !p.Warning {
+				line = "error: " + line
+			}
+			out = append(out, line)
 			last = ""
 			continue
 		}

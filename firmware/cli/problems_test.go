@@ -36,7 +36,7 @@ func TestProblemLines(t *testing.T) {
 		"  'description \"to the lab\"'",
 		"    third",
 		"error: no statement",
-		"error: unplaceable",
+		"error: set no-such-thing here: unplaceable",
 	}, "\n")
 	if got != want {
 		t.Errorf("got:\n%s\nwant:\n%s", got, want)

@@ -10,8 +10,9 @@ import (
 // gateway. The table below says which statements name what, by schema path.
 // Validation (validate.go, policies.go) checks the same references one
 // statement at a time; the names predefined for everyone (any, junos-*) come
-// from the functions that resolution uses, so a completion never offers a
-// name that a commit would reject, nor leaves out one it accepts.
+// from the lists resolution uses (PredefinedApplicationNames; the addresses
+// of PredefinedAddressNames are tested to resolve), so a completion does not
+// offer a name that a commit would reject, nor leave out one it accepts.
 
 // PredefinedAddressNames lists the address names every address book knows
 // without defining them.
@@ -126,10 +127,11 @@ func references() []reference {
 			reference{ctx + " match source-address", seenFrom(p.src)},
 			reference{ctx + " match destination-address", seenFrom(p.dst)},
 			reference{ctx + " match application", apps},
-			reference{ctx + " then permit tunnel ipsec-vpn", vpns},
 		)
 	}
-	return refs
+	// Only a zone-pair policy may tunnel: commit refuses a tunnel in a
+	// global policy (policies.go), so none is offered there.
+	return append(refs, reference{"security policies from-zone policy then permit tunnel ipsec-vpn", vpns})
 }
 
 // ReferencedNames returns the names that the value at a schema path may

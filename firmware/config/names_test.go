@@ -81,7 +81,9 @@ func TestReferencedNames(t *testing.T) {
 		// A global policy sees the global book only; the seed has none.
 		{"security policies global policy match source-address", []string{"P"}, []string{"any", "any-ipv4", "any-ipv6"}},
 		{"security policies from-zone policy match application", nil, append(apps, "any")},
-		{"security policies global policy then permit tunnel ipsec-vpn", nil, []string{"VPN-to-Host2"}},
+		{"security policies from-zone policy then permit tunnel ipsec-vpn", nil, []string{"VPN-to-Host2"}},
+		// Commit refuses a tunnel in a global policy: nothing to offer.
+		{"security policies global policy then permit tunnel ipsec-vpn", nil, nil},
 		{"security ike gateway ike-policy", []string{"G"}, []string{"IKE-POL"}},
 		{"security ike gateway external-interface", []string{"G"}, []string{"ge-0/0/0.0", "ge-0/0/1.0"}},
 		{"security ike policy proposals", []string{"P"}, []string{"standard"}},
@@ -124,5 +126,15 @@ func TestReferencedNamesDeduplicates(t *testing.T) {
 	want := []string{"X", "any-ipv4", "any", "any-ipv6"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+// The predefined address names offered are the ones resolution accepts.
+func TestPredefinedAddressNamesResolve(t *testing.T) {
+	x := NewIndex(&Config{})
+	for _, n := range PredefinedAddressNames() {
+		if p, err := x.Addresses("trust", n); err != nil || len(p) == 0 {
+			t.Errorf("%s: %v, %v; want it to resolve without any address book", n, p, err)
+		}
 	}
 }
