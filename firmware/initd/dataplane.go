@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -269,10 +270,13 @@ func (d *Dataplane) ClearFlowSessions(context.Context) error {
 func (d *Dataplane) ikeStatus(ctx context.Context) ([]ikev1.IKESAStatus, []ikev2.IKESAStatus, error) {
 	v1, err := d.vpn.IKESecurityAssociations(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("reading the IKEv1 SAs: %w", err)
 	}
 	v2, err := d.vpn.IKEv2SecurityAssociations(ctx)
-	return v1, v2, err
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading the IKEv2 SAs: %w", err)
+	}
+	return v1, v2, nil
 }
 
 // IKESAs lists the IKE SAs of both versions.
@@ -331,9 +335,11 @@ func (d *Dataplane) IPsecSAs(ctx context.Context, active *config.Config) ([]cli.
 	if err != nil {
 		return nil, err
 	}
+	// The IKE SAs only add a line to the tunnel events: without them the
+	// listing is still right.
 	ikeUp, err := d.ikeEstablished(ctx)
 	if err != nil {
-		return nil, err
+		d.log.Warn("IPsec SA listing without the IKE SA events", "err", err)
 	}
 	out := make([]cli.IPsecSA, 0, len(sas))
 	for _, s := range sas {
@@ -355,10 +361,11 @@ func (d *Dataplane) IPsecSAs(ctx context.Context, active *config.Config) ([]cli.
 			Negotiation: 1, In: cli.SA{SPI: s.SA.SPIIn}, Out: cli.SA{SPI: s.SA.SPIOut},
 			Events: []cli.TunnelEvent{{Time: s.Established, Text: "IPSec SA negotiation successfully completed", Count: 1}},
 		}
-		// Junos lists the IKE SA that carried the negotiation below it,
-		// newest first.
+		// Junos lists the events newest first; the IKE SA that carried the
+		// negotiation comes below it, unless it was rekeyed since.
 		if t, ok := ikeUp[s.SA.Peer]; ok {
 			sa.Events = append(sa.Events, cli.TunnelEvent{Time: t, Text: "IKE SA negotiation successfully completed", Count: 1})
+			slices.SortStableFunc(sa.Events, func(a, b cli.TunnelEvent) int { return b.Time.Compare(a.Time) })
 		}
 		out = append(out, sa)
 	}
