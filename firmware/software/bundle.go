@@ -58,7 +58,8 @@ func ParseManifest(data []byte) (Manifest, error) {
 	if !sc.Scan() || strings.TrimSpace(sc.Text()) != BundleMagic {
 		return Manifest{}, fmt.Errorf("manifest: first line must be %q", BundleMagic)
 	}
-	for n := 2; sc.Scan(); n++ {
+	n := 2
+	for ; sc.Scan(); n++ {
 		f := strings.Fields(sc.Text())
 		if len(f) == 0 {
 			continue
@@ -93,7 +94,10 @@ func ParseManifest(data []byte) (Manifest, error) {
 	if err := sc.Err(); err != nil {
 		// A line longer than the scanner's buffer: say so rather than
 		// report the keys after it as missing.
-		return Manifest{}, fmt.Errorf("manifest: %w", err)
+		if errors.Is(err, bufio.ErrTooLong) {
+			return Manifest{}, fmt.Errorf("manifest line %d: longer than %d bytes", n, bufio.MaxScanTokenSize)
+		}
+		return Manifest{}, fmt.Errorf("manifest line %d: %w", n, err)
 	}
 	var missing []string
 	if m.Version == "" {

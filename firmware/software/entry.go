@@ -131,7 +131,12 @@ func ParseEntryName(file string) (e Entry, ok bool) {
 	if !ok {
 		return Entry{}, false
 	}
-	name, counter, counting := strings.Cut(base, "+")
+	// systemd-boot takes the counter after the last '+': palisade-b++1.conf
+	// is an entry named "palisade-b+", which is not a slot.
+	name, counter, counting := base, "", false
+	if i := strings.LastIndexByte(base, '+'); i >= 0 {
+		name, counter, counting = base[:i], base[i+1:], true
+	}
 	e.Slot = Slot(name)
 	if !e.Slot.Valid() {
 		return Entry{}, false
@@ -155,7 +160,7 @@ func ParseEntryName(file string) (e Entry, ok bool) {
 }
 
 // parseCounter reads a boot counter as systemd-boot does: decimal digits only, up to INT_MAX. Atoi also
-// took a sign, so palisade-b++1.conf looked like a trial to us and like no slot entry to systemd-boot.
+// took a sign, so a name like palisade-b+-1.conf looked like a trial to us and not to systemd-boot.
 func parseCounter(s string) (int, bool) {
 	if s == "" || strings.Trim(s, "0123456789") != "" {
 		return 0, false

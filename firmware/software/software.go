@@ -273,7 +273,10 @@ func rewrite(fsys FS, s SlotState, counting bool, sortKey string) error {
 	if err := writeFile(fsys, EntriesDir+"/"+e.FileName(), e.Format()); err != nil {
 		return fmt.Errorf("updating the loader entry of slot %s: %w", s.Slot, err)
 	}
-	if e.FileName() != s.EntryFile {
+	// The ESP is FAT, where names differ only in case are one file: an
+	// entry found as PALISADE-B.conf was just overwritten as palisade-b.conf,
+	// and removing the old name would remove the new entry.
+	if !strings.EqualFold(e.FileName(), s.EntryFile) {
 		if err := fsys.Remove(EntriesDir + "/" + s.EntryFile); err != nil {
 			return fmt.Errorf("removing the old loader entry of slot %s: %w", s.Slot, err)
 		}

@@ -227,7 +227,7 @@ func tarOf(t *testing.T, name string, data []byte) []byte {
 
 func TestParseManifestLongLine(t *testing.T) {
 	data := BundleMagic + "\n# " + strings.Repeat("x", 70000) + "\nversion 2.0\n"
-	if _, err := ParseManifest([]byte(data)); err == nil || !strings.Contains(err.Error(), "too long") {
+	if _, err := ParseManifest([]byte(data)); err == nil || !strings.Contains(err.Error(), "manifest line 2: longer than 65536 bytes") {
 		t.Errorf("a manifest with a 70000-byte line: got %v, want an error saying the line is too long", err)
 	}
 }
