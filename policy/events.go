@@ -49,6 +49,7 @@ func watchClosed(ctx context.Context, c eventSource, fn func(Session), skipped f
 	}
 	stop := make(chan struct{})
 	defer close(stop)
+	lost := 0 // overflows in the current burst
 	go func() {
 		select {
 		case <-ctx.Done():
@@ -67,11 +68,20 @@ func watchClosed(ctx context.Context, c eventSource, fn func(Session), skipped f
 				continue
 			}
 			if errors.Is(err, unix.ENOBUFS) {
-				skip(fmt.Errorf("conntrack events lost: the kernel's queue overflowed: %w", err))
+				// Overflows come in bursts under heavy churn: the first is
+				// reported at once, the rest of the burst as one count when
+				// events flow again, so the log does not flood too.
+				if lost++; lost == 1 {
+					skip(fmt.Errorf("conntrack events lost: the kernel's queue overflowed: %w", err))
+				}
 				continue
 			}
 			return fmt.Errorf("reading conntrack events: %w", err)
 		}
+		if lost > 1 {
+			skip(fmt.Errorf("conntrack events lost: the kernel's queue overflowed %d more times", lost-1))
+		}
+		lost = 0
 		for _, m := range msgs {
 			s, err := decodeSession(m.Data)
 			if err != nil {

@@ -35,6 +35,8 @@ func TestWatchSkipsBadEvents(t *testing.T) {
 		func() ([]netlink.Message, error) { return msg(encodeSession(t, sess(1000))), nil },
 		func() ([]netlink.Message, error) { return msg([]byte{2, 0}), nil }, // shorter than nfgenmsg
 		func() ([]netlink.Message, error) { return nil, unix.ENOBUFS },
+		func() ([]netlink.Message, error) { return nil, unix.ENOBUFS },
+		func() ([]netlink.Message, error) { return nil, unix.ENOBUFS },
 		func() ([]netlink.Message, error) { return msg(encodeSession(t, sess(1001))), nil },
 	}
 	step := 0
@@ -65,8 +67,9 @@ func TestWatchSkipsBadEvents(t *testing.T) {
 	if len(got) != 2 || got[0] != 1000 || got[1] != 1001 {
 		t.Errorf("sessions %v, want the two good ones (1000, 1001)", got)
 	}
-	if len(skipped) != 2 || !strings.Contains(skipped[0], "decoding conntrack event (2 bytes)") ||
-		!strings.Contains(skipped[1], "conntrack events lost") {
-		t.Errorf("skipped %q, want the short message and the lost events named", skipped)
+	// A burst of three overflows is two lines: the first, then the count.
+	if len(skipped) != 3 || !strings.Contains(skipped[0], "decoding conntrack event (2 bytes)") ||
+		!strings.Contains(skipped[1], "conntrack events lost") || !strings.Contains(skipped[2], "overflowed 2 more times") {
+		t.Errorf("skipped %q, want the short message, the first overflow, and the count of the others", skipped)
 	}
 }

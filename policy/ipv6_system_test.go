@@ -88,7 +88,7 @@ func tcpListen6(t testing.TB, ns string, port int) {
 
 func tcpProbe6(ns, addr string, port int) outcome {
 	var err error
-	inNS(ns, func() error {
+	nsErr := inNS(ns, func() error {
 		var c net.Conn
 		c, err = net.DialTimeout("tcp6", net.JoinHostPort(addr, fmt.Sprint(port)), probeTimeout)
 		if err == nil {
@@ -96,6 +96,11 @@ func tcpProbe6(ns, addr string, port int) outcome {
 		}
 		return nil
 	})
+	if nsErr != nil {
+		// Not in the namespace: the probe proves nothing, and matches no
+		// outcome a check wants.
+		return outcome("probe failed: " + nsErr.Error())
+	}
 	return classify(err)
 }
 
@@ -103,7 +108,7 @@ func tcpProbe6(ns, addr string, port int) outcome {
 // checksum of raw ICMPv6 sockets) and waits for the matching reply.
 func ping6Probe(ns, addr string) outcome {
 	var err error
-	inNS(ns, func() error {
+	nsErr := inNS(ns, func() error {
 		var c net.PacketConn
 		c, err = net.ListenPacket("ip6:ipv6-icmp", "::")
 		if err != nil {
@@ -132,5 +137,10 @@ func ping6Probe(ns, addr string) outcome {
 			}
 		}
 	})
+	if nsErr != nil {
+		// Not in the namespace: the probe proves nothing, and matches no
+		// outcome a check wants.
+		return outcome("probe failed: " + nsErr.Error())
+	}
 	return classify(err)
 }

@@ -212,7 +212,7 @@ func udpEcho(t testing.TB, ns string, port int) {
 
 func tcpProbe(ns, addr string, port int) outcome {
 	var err error
-	inNS(ns, func() error {
+	nsErr := inNS(ns, func() error {
 		var c net.Conn
 		c, err = net.DialTimeout("tcp4", net.JoinHostPort(addr, fmt.Sprint(port)), probeTimeout)
 		if err == nil {
@@ -220,12 +220,17 @@ func tcpProbe(ns, addr string, port int) outcome {
 		}
 		return nil
 	})
+	if nsErr != nil {
+		// Not in the namespace: the probe proves nothing, and matches no
+		// outcome a check wants.
+		return outcome("probe failed: " + nsErr.Error())
+	}
 	return classify(err)
 }
 
 func udpProbe(ns, addr string, port int) outcome {
 	var err error
-	inNS(ns, func() error {
+	nsErr := inNS(ns, func() error {
 		var c net.Conn
 		c, err = net.Dial("udp4", net.JoinHostPort(addr, fmt.Sprint(port)))
 		if err != nil {
@@ -239,6 +244,11 @@ func udpProbe(ns, addr string, port int) outcome {
 		_, err = c.Read(make([]byte, 64))
 		return nil
 	})
+	if nsErr != nil {
+		// Not in the namespace: the probe proves nothing, and matches no
+		// outcome a check wants.
+		return outcome("probe failed: " + nsErr.Error())
+	}
 	return classify(err)
 }
 
@@ -246,7 +256,7 @@ func udpProbe(ns, addr string, port int) outcome {
 // ping binary) and waits for the matching reply.
 func pingProbe(ns, addr string) outcome {
 	var err error
-	inNS(ns, func() error {
+	nsErr := inNS(ns, func() error {
 		var c net.PacketConn
 		c, err = net.ListenPacket("ip4:icmp", "0.0.0.0")
 		if err != nil {
@@ -278,6 +288,11 @@ func pingProbe(ns, addr string) outcome {
 			}
 		}
 	})
+	if nsErr != nil {
+		// Not in the namespace: the probe proves nothing, and matches no
+		// outcome a check wants.
+		return outcome("probe failed: " + nsErr.Error())
+	}
 	return classify(err)
 }
 
