@@ -3,6 +3,8 @@ package disk
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -207,32 +209,30 @@ func (f vmFixture) hangInitramfs(t *testing.T) string {
 // listening socket belongs to the namespace, whichever thread accepts on it later.
 func serveInNetns(t *testing.T, ns, addr string, files map[string][]byte) {
 	t.Helper()
-	ln, err := func() (net.Listener, error) {
+	// The thread that enters the namespace is never unlocked: it ends with its goroutine, and no other
+	// goroutine of the test can run in the namespace by mistake.
+	type listened struct {
+		ln  net.Listener
+		err error
+	}
+	got := make(chan listened, 1)
+	go func() {
 		runtime.LockOSThread()
-		// The thread goes back to the host's namespace before it is unlocked; if it cannot, it stays
-		// locked and dies with this goroutine's caller's test.
-		orig, err := netns.Get()
-		if err != nil {
-			runtime.UnlockOSThread()
-			return nil, err
-		}
-		defer orig.Close()
 		target, err := netns.GetFromName(ns)
 		if err != nil {
-			runtime.UnlockOSThread()
-			return nil, err
+			got <- listened{nil, err}
+			return
 		}
 		defer target.Close()
 		if err := netns.Set(target); err != nil {
-			runtime.UnlockOSThread()
-			return nil, err
+			got <- listened{nil, err}
+			return
 		}
-		ln, lerr := net.Listen("tcp4", addr)
-		if err := netns.Set(orig); err == nil {
-			runtime.UnlockOSThread()
-		}
-		return ln, lerr
+		ln, err := net.Listen("tcp4", addr)
+		got <- listened{ln, err}
 	}()
+	l := <-got
+	ln, err := l.ln, l.err
 	if err != nil {
 		t.Fatalf("listening on %s in %s: %v", addr, ns, err)
 	}
@@ -347,8 +347,27 @@ func TestVMUpgrade(t *testing.T) {
 		slotLine("A", "1.0-vm", "running, default, next boot"), slotLine("B", "-", "empty"))
 	testStart := time.Now()
 
-	// Version 2 from an HTTP server, on trial: the init confirms it once the configuration is applied.
-	g.Send("request system software add http://10.99.0.2:8080/palisade-2.0-vm.bundle")
+	// A bundle that is not there, and one whose sha256 is not the published one, are refused with the
+	// reason, and the slots stay as they were.
+	const url = "http://10.99.0.2:8080/palisade-2.0-vm.bundle"
+	for cmd, want := range map[string]string{
+		"request system software add http://10.99.0.2:8080/no-such.bundle":          "404 Not Found",
+		"request system software add " + url + " sha256 " + strings.Repeat("0", 64): "bundle sha256 is ",
+	} {
+		out := con().run(cmd)
+		// The echo of the command may itself hold want: look at the error line.
+		_, errLine, _ := strings.Cut(out, "error: ")
+		errLine, _, _ = strings.Cut(errLine, "\n")
+		if !strings.Contains(errLine, want) || strings.Contains(out, "written to slot") {
+			t.Fatalf("%s: want an error naming %q:\n%s", cmd, want, out)
+		}
+	}
+	wantSlots(t, con().run("show system software"),
+		slotLine("A", "1.0-vm", "running, default, next boot"), slotLine("B", "-", "empty"))
+
+	// Version 2 from an HTTP server with its published sha256, on trial: the init confirms it once the
+	// configuration is applied.
+	g.Send(fmt.Sprintf("request system software add %s sha256 %x", url, sha256.Sum256(v2.Bytes())))
 	expect(t, g, 3*time.Minute, `Firmware 2\.0-vm written to slot B`)
 	reboot()
 	if out := booted("2.0-vm", "B", true); !strings.Contains(out, "firmware slot B confirmed") {
