@@ -167,11 +167,12 @@ func classify(err error) outcome {
 	}
 }
 
-// tcpListen serves TCP on host ns at port, accepting and closing.
+// tcpListen serves TCP on host ns at port, over IPv4 and IPv6, accepting
+// and closing.
 func tcpListen(t testing.TB, ns string, port int) {
 	var ln net.Listener
 	if err := inNS(ns, func() (err error) {
-		ln, err = net.Listen("tcp4", fmt.Sprintf(":%d", port))
+		ln, err = net.Listen("tcp", fmt.Sprintf(":%d", port))
 		return err
 	}); err != nil {
 		t.Fatal(err)
@@ -210,90 +211,89 @@ func udpEcho(t testing.TB, ns string, port int) {
 	}()
 }
 
-func tcpProbe(ns, addr string, port int) outcome {
+// probeIn runs probe in namespace ns and classifies its error. A probe
+// that cannot enter the namespace proves nothing, and its outcome matches
+// none a check wants.
+func probeIn(ns string, probe func() error) outcome {
 	var err error
-	nsErr := inNS(ns, func() error {
-		var c net.Conn
-		c, err = net.DialTimeout("tcp4", net.JoinHostPort(addr, fmt.Sprint(port)), probeTimeout)
-		if err == nil {
-			c.Close()
-		}
-		return nil
-	})
-	if nsErr != nil {
-		// Not in the namespace: the probe proves nothing, and matches no
-		// outcome a check wants.
+	if nsErr := inNS(ns, func() error { err = probe(); return nil }); nsErr != nil {
 		return outcome("probe failed: " + nsErr.Error())
 	}
 	return classify(err)
 }
 
+// ipNet returns the network name suffix for addr's family: "4" or "6".
+func ipNet(addr string) string {
+	if strings.Contains(addr, ":") {
+		return "6"
+	}
+	return "4"
+}
+
+func tcpProbe(ns, addr string, port int) outcome {
+	return probeIn(ns, func() error {
+		c, err := net.DialTimeout("tcp"+ipNet(addr), net.JoinHostPort(addr, fmt.Sprint(port)), probeTimeout)
+		if err == nil {
+			c.Close()
+		}
+		return err
+	})
+}
+
 func udpProbe(ns, addr string, port int) outcome {
-	var err error
-	nsErr := inNS(ns, func() error {
-		var c net.Conn
-		c, err = net.Dial("udp4", net.JoinHostPort(addr, fmt.Sprint(port)))
+	return probeIn(ns, func() error {
+		c, err := net.Dial("udp"+ipNet(addr), net.JoinHostPort(addr, fmt.Sprint(port)))
 		if err != nil {
-			return nil
+			return err
 		}
 		defer c.Close()
 		c.SetDeadline(time.Now().Add(probeTimeout))
 		if _, err = c.Write([]byte("palisade")); err != nil {
-			return nil
+			return err
 		}
 		_, err = c.Read(make([]byte, 64))
-		return nil
+		return err
 	})
-	if nsErr != nil {
-		// Not in the namespace: the probe proves nothing, and matches no
-		// outcome a check wants.
-		return outcome("probe failed: " + nsErr.Error())
-	}
-	return classify(err)
 }
 
-// pingProbe sends one ICMP echo request from a raw socket (the host has no
-// ping binary) and waits for the matching reply.
+// pingProbe sends one ICMP (or ICMPv6) echo request from a raw socket (the
+// host has no ping binary) and waits for the matching reply.
 func pingProbe(ns, addr string) outcome {
-	var err error
-	nsErr := inNS(ns, func() error {
-		var c net.PacketConn
-		c, err = net.ListenPacket("ip4:icmp", "0.0.0.0")
+	// Echo request, echo reply, destination unreachable; the kernel sums
+	// ICMPv6 itself (the checksum covers a pseudo-header).
+	network, echo, reply, unreach := "ip4:icmp", byte(8), byte(0), byte(3)
+	if ipNet(addr) == "6" {
+		network, echo, reply, unreach = "ip6:ipv6-icmp", 128, 129, 1
+	}
+	return probeIn(ns, func() error {
+		c, err := net.ListenPacket(network, "")
 		if err != nil {
-			return nil
+			return err
 		}
 		defer c.Close()
 		id := uint16(os.Getpid())
-		msg := []byte{8, 0, 0, 0, byte(id >> 8), byte(id), 0, 1, 'p', 'a', 'l'}
-		binary.BigEndian.PutUint16(msg[2:], icmpChecksum(msg))
-		dst := &net.IPAddr{IP: net.ParseIP(addr)}
-		if _, err = c.WriteTo(msg, dst); err != nil {
-			return nil
+		msg := []byte{echo, 0, 0, 0, byte(id >> 8), byte(id), 0, 1, 'p', 'a', 'l'}
+		if echo == 8 {
+			binary.BigEndian.PutUint16(msg[2:], icmpChecksum(msg))
+		}
+		if _, err = c.WriteTo(msg, &net.IPAddr{IP: net.ParseIP(addr)}); err != nil {
+			return err
 		}
 		c.SetReadDeadline(time.Now().Add(probeTimeout))
 		buf := make([]byte, 1500)
 		for {
-			var n int
-			var from net.Addr
-			n, from, err = c.ReadFrom(buf)
+			n, from, err := c.ReadFrom(buf)
 			if err != nil {
+				return err
+			}
+			if n >= 8 && buf[0] == reply && binary.BigEndian.Uint16(buf[4:]) == id && from.String() == addr {
 				return nil
 			}
-			if n >= 8 && buf[0] == 0 && binary.BigEndian.Uint16(buf[4:]) == id && from.String() == addr {
-				return nil
-			}
-			if n >= 8 && buf[0] == 3 {
-				err = syscall.EHOSTUNREACH
-				return nil
+			if n >= 8 && buf[0] == unreach {
+				return syscall.EHOSTUNREACH
 			}
 		}
 	})
-	if nsErr != nil {
-		// Not in the namespace: the probe proves nothing, and matches no
-		// outcome a check wants.
-		return outcome("probe failed: " + nsErr.Error())
-	}
-	return classify(err)
 }
 
 func icmpChecksum(b []byte) uint16 {
