@@ -214,7 +214,7 @@ func showCmd(_ context.Context, s *Session, inv *invocation) error {
 	var err error
 	s.Editor.view(func(c *config.Config) {
 		if inv.pipe.compare {
-			io.WriteString(inv.out, compareConfigs(s.Sys.Active(), c))
+			io.WriteString(inv.out, config.Compare(s.Sys.Active(), c))
 			return
 		}
 		err = showConfig(c, blocks, inv)

@@ -7,94 +7,120 @@ import (
 )
 
 // Compare renders the difference from a to b as Junos's `show | compare`
-// does: changes grouped under `[edit HIERARCHY]` headers, each line starting
-// with - (only in a) or + (only in b). Secrets are masked.
+// does: an `[edit ...]` header for each hierarchy level with changes, then
+// the removed (-) and added (+) statements, whole blocks written out in the
+// brace form. The CLI and palisade-cfg diff both print it.
+//
+// Secrets are compared by value but shown masked: a changed pre-shared key
+// shows as a removed and an added masked line, as Junos shows its $9$
+// forms, so the change is visible and the key is not.
 func Compare(a, b *Config) string {
-	o := RenderOptions{}
-	la, lb := a.SetLines(o), b.SetLines(o)
-	inA, inB := map[string]bool{}, map[string]bool{}
-	for _, l := range la {
-		inA[l] = true
+	tree := func(c *Config) *tnode {
+		return parseBraceTree(c.Text(RenderOptions{Secrets: true}), c.Text(RenderOptions{}))
 	}
-	for _, l := range lb {
-		inB[l] = true
-	}
-	type change struct {
-		sign   byte
-		parent string
-		leaf   string
-	}
-	var changes []change
-	// Removed lines in a's order, then added lines in b's order, each
-	// grouped by hierarchy: the order Junos uses.
-	for _, l := range la {
-		if !inB[l] {
-			p, lf := splitStatement(l)
-			changes = append(changes, change{'-', p, lf})
-		}
-	}
-	for _, l := range lb {
-		if !inA[l] {
-			p, lf := splitStatement(l)
-			changes = append(changes, change{'+', p, lf})
-		}
-	}
-	var parents []string
-	byParent := map[string][]change{}
-	for _, c := range changes {
-		if _, seen := byParent[c.parent]; !seen {
-			parents = append(parents, c.parent)
-		}
-		byParent[c.parent] = append(byParent[c.parent], c)
-	}
-	var out strings.Builder
-	for _, p := range parents {
-		if p == "" {
-			out.WriteString("[edit]\n")
-		} else {
-			out.WriteString("[edit " + p + "]\n")
-		}
-		for _, c := range byParent[p] {
-			out.WriteString(string(c.sign) + "   " + c.leaf + ";\n")
-		}
-	}
-	return out.String()
+	d := &differ{}
+	d.diff(tree(a), tree(b), nil)
+	return d.b.String()
 }
 
-// splitStatement splits "set A B C" into the hierarchy that holds the last
-// statement and that statement: "security zones security-zone trust" and
-// "interfaces ge-0/0/0.0".
-func splitStatement(line string) (parent, leaf string) {
-	words := strings.Fields(strings.TrimPrefix(line, "set "))
-	n := Schema()
-	cut := 0
-	for i := 0; i < len(words); {
-		c, bare := resolveChild(n, words[i])
-		if c == nil {
-			break
+// tnode is a statement of the brace form: a leaf line or a block.
+type tnode struct {
+	head  string // the line without its indent and " {": what is compared
+	show  string // the same line with secrets masked: what is printed
+	block bool
+	kids  []*tnode
+}
+
+// parseBraceTree reads the brace form as Text writes it (one statement a
+// line), which is all Compare needs: it never sees text from elsewhere.
+// display is the same configuration rendered with secrets masked, line for
+// line.
+func parseBraceTree(text, display string) *tnode {
+	root := &tnode{block: true}
+	stack := []*tnode{root}
+	shown := strings.Split(display, "\n")
+	for i, l := range strings.Split(text, "\n") {
+		t := strings.TrimSpace(l)
+		s := t
+		if i < len(shown) {
+			s = strings.TrimSpace(shown[i])
 		}
-		switch c.Kind {
-		case Container:
-			i++
-			cut = i
-			n = c
-			continue
-		case List:
-			step := 1 + 2*(len(c.Keys)-1)
-			if !bare {
-				step++
+		top := stack[len(stack)-1]
+		switch {
+		case t == "":
+		case t == "}":
+			if len(stack) > 1 {
+				stack = stack[:len(stack)-1]
 			}
-			if i+step >= len(words) {
-				return strings.Join(words[:cut], " "), strings.Join(words[cut:], " ")
-			}
-			i += step
-			cut = i
-			n = &Node{Name: c.Name, Children: c.Children}
-			continue
+		case strings.HasSuffix(t, " {"):
+			n := &tnode{head: strings.TrimSuffix(t, " {"), show: strings.TrimSuffix(s, " {"), block: true}
+			top.kids = append(top.kids, n)
+			stack = append(stack, n)
+		default:
+			top.kids = append(top.kids, &tnode{head: t, show: s})
 		}
-		break
 	}
-	return strings.Join(words[:cut], " "), strings.Join(words[cut:], " ")
+	return root
+}
+
+func (n *tnode) find(head string, block bool) *tnode {
+	for _, k := range n.kids {
+		if k.head == head && k.block == block {
+			return k
+		}
+	}
+	return nil
+}
+
+func (n *tnode) write(b *strings.Builder, sign string, depth int) {
+	ind := strings.Repeat("    ", depth)
+	line := func(s string) {
+		b.WriteString(sign + ind[1:] + s + "\n")
+	}
+	if !n.block {
+		line(n.show)
+		return
+	}
+	line(n.show + " {")
+	for _, k := range n.kids {
+		k.write(b, sign, depth+1)
+	}
+	line("}")
+}
+
+type differ struct {
+	b    strings.Builder
+	last string // the last header written
+}
+
+func (d *differ) header(path []string) {
+	h := "[edit]"
+	if len(path) > 0 {
+		h = "[edit " + strings.Join(path, " ") + "]"
+	}
+	if h != d.last {
+		d.b.WriteString(h + "\n")
+		d.last = h
+	}
+}
+
+func (d *differ) diff(old, new *tnode, path []string) {
+	for _, o := range old.kids {
+		if new.find(o.head, o.block) == nil {
+			d.header(path)
+			o.write(&d.b, "-", 1)
+		}
+	}
+	for _, n := range new.kids {
+		o := old.find(n.head, n.block)
+		switch {
+		case o == nil:
+			d.header(path)
+			n.write(&d.b, "+", 1)
+		case n.block:
+			d.diff(o, n, append(append([]string(nil), path...), n.show))
+		}
+	}
 }
 
 // JSON renders the configuration tree (the same shape as the stored form)

@@ -37,6 +37,16 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("set round trip differs:\n%s\n---\n%s", out, again)
 		}
 		_ = c.Validate()
+		// A configuration compared with itself has no changes, and with
+		// nothing, only additions.
+		if diff := Compare(c, d); diff != "" {
+			t.Fatalf("Compare of a configuration with its own round trip:\n%s", diff)
+		}
+		for _, l := range strings.Split(strings.TrimSpace(Compare(&Config{}, c)), "\n") {
+			if l != "" && !strings.HasPrefix(l, "+") && !strings.HasPrefix(l, "[edit") {
+				t.Fatalf("Compare from nothing has a line that is no addition: %q", l)
+			}
+		}
 	})
 }
 

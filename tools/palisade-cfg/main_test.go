@@ -66,3 +66,24 @@ func TestCheckReportsFileLineStatement(t *testing.T) {
 		t.Error("usage lacks disk")
 	}
 }
+
+// TestDiff compares the seed's two routers as `show | compare` would show
+// turning SRX1 into SRX2: Junos headers and lines, keys masked.
+func TestDiff(t *testing.T) {
+	var out bytes.Buffer
+	if code, err := run([]string{"diff", "testdata/srx1.set", "../../firmware/config/testdata/srx2.set"}, &out, &out); code != 0 || err != nil {
+		t.Fatalf("diff: %d %v\n%s", code, err, out.String())
+	}
+	for _, want := range []string{"[edit system]\n-   host-name SRX1;\n+   host-name SRX2;\n", "[edit "} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("diff lacks %q:\n%s", want, out.String())
+		}
+	}
+	src, _ := os.ReadFile("testdata/srx1.set")
+	c, _, _ := config.Parse("x", string(src))
+	for _, l := range strings.Split(c.SetText(config.RenderOptions{Secrets: true}), "\n") {
+		if i := strings.Index(l, "ascii-text "); i >= 0 && strings.Contains(out.String(), strings.TrimSpace(l[i+len("ascii-text "):])) {
+			t.Errorf("diff shows a secret: %s", l[i:])
+		}
+	}
+}
