@@ -21,6 +21,7 @@ import (
 	"github.com/palisade/palisade/firmware/cli"
 	"github.com/palisade/palisade/firmware/commit"
 	"github.com/palisade/palisade/firmware/config"
+	"github.com/palisade/palisade/firmware/netconf"
 	"github.com/palisade/palisade/policy"
 	"github.com/palisade/palisade/vpn"
 	"github.com/palisade/palisade/vpn/ike/ikev1"
@@ -57,6 +58,11 @@ func StartDataplane(ctx context.Context, h *netlink.Handle, log *slog.Logger) (*
 	// conntrack settings of the whole box.
 	if err := policy.WriteSysctls("/proc/sys", policy.ConntrackSysctls()); err != nil {
 		log.Warn("conntrack settings", "err", err)
+	}
+	// Static routes over a port without carrier give way to the next
+	// preference, as on an SRX.
+	if err := policy.WriteSysctls("/proc/sys", netconf.Sysctls()); err != nil {
+		log.Warn("route settings", "err", err)
 	}
 	d := &Dataplane{log: log, nft: nft, h: h, applier: policy.NewApplier(nft),
 		vpn: vpn.New(vpn.Options{Log: log.With("service", "ike"), Handle: h, Events: events})}

@@ -280,7 +280,9 @@ func (s *System) Routes(context.Context) ([]cli.Route, error) {
 			}
 			dst = p
 		}
-		rt := cli.Route{Destination: dst, Age: age, Active: true, Interface: ifname(r.LinkIndex)}
+		// A route over a port without carrier is not used (netconf.Sysctls):
+		// shown, but never active.
+		rt := cli.Route{Destination: dst, Age: age, Active: r.Flags&unix.RTNH_F_LINKDOWN == 0, Interface: ifname(r.LinkIndex)}
 		switch r.Protocol {
 		case netconf.RouteProtocol:
 			rt.Protocol, rt.Preference = "Static", r.Priority
@@ -308,13 +310,36 @@ func (s *System) Routes(context.Context) ([]cli.Route, error) {
 		}
 		out = append(out, cli.Route{Destination: p, Protocol: "Local", Age: age, Active: true, Interface: ifname(r.LinkIndex)})
 	}
-	slices.SortFunc(out, func(a, b cli.Route) int {
+	return activeRoutes(out), nil
+}
+
+// activeRoutes orders routes as `show route` lists them (by destination;
+// usable routes first, by preference; then those over a port without
+// carrier) and leaves one active route per
+// destination: the usable one of best preference, which is the one the
+// kernel picks (the preference is the route's metric).
+func activeRoutes(rs []cli.Route) []cli.Route {
+	slices.SortStableFunc(rs, func(a, b cli.Route) int {
 		if c := a.Destination.Addr().Compare(b.Destination.Addr()); c != 0 {
 			return c
 		}
-		return a.Destination.Bits() - b.Destination.Bits()
+		if c := a.Destination.Bits() - b.Destination.Bits(); c != 0 {
+			return c
+		}
+		if a.Active != b.Active {
+			if a.Active {
+				return -1
+			}
+			return 1
+		}
+		return a.Preference - b.Preference
 	})
-	return out, nil
+	for i := range rs {
+		if i > 0 && rs[i].Destination == rs[i-1].Destination {
+			rs[i].Active = false
+		}
+	}
+	return rs
 }
 
 func prefixOf(n *net.IPNet) (netip.Prefix, bool) {

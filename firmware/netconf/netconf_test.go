@@ -5,10 +5,12 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vishvananda/netlink"
 
 	"github.com/palisade/palisade/firmware/config"
+	"github.com/palisade/palisade/policy"
 	"github.com/palisade/palisade/qemu/netnstest"
 )
 
@@ -110,4 +112,61 @@ func TestMissingLinkIsReportedNotFatal(t *testing.T) {
 	if len(rep.MissingLinks) != 1 || rep.MissingLinks[0] != "ge-0/0/7" || len(rep.InactiveRoutes) != 1 {
 		t.Errorf("got %+v", rep)
 	}
+}
+
+// TestRouteFailoverOnCarrierLoss: two static default routes of different
+// preference over two ports. With Sysctls in place, the better one carries
+// the traffic while its port has carrier; when the cable is pulled (the peer
+// end goes down) the other takes over, and the first comes back with the
+// carrier, as on an SRX.
+func TestRouteFailoverOnCarrierLoss(t *testing.T) {
+	ns := netnstest.New(t)
+	h := ns.Handle
+	for _, pair := range [][2]string{{"ge-0-0-1", "peer1"}, {"ge-0-0-2", "peer2"}} {
+		if err := h.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: pair[0]}, PeerName: pair[1]}); err != nil {
+			t.Fatal(err)
+		}
+		ns.LinkUp(t, pair[1])
+	}
+	c, _, err := config.Parse("t", `set interfaces ge-0/0/1 unit 0 family inet address 172.16.13.1/24
+set interfaces ge-0/0/2 unit 0 family inet address 10.0.2.1/24
+set routing-options static route 0.0.0.0/0 next-hop 172.16.13.2
+set routing-options static route 0.0.0.0/0 next-hop 10.0.2.2 preference 10
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := Compile(c, kname)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Apply(h, in, nil); err != nil {
+		t.Fatal(err)
+	}
+	func() {
+		ns.Enter(t) // /proc/sys/net is the calling thread's namespace's
+		if err := policy.WriteSysctls("/proc/sys", Sysctls()); err != nil {
+			t.Fatal(err)
+		}
+	}()
+	waitFor(t, func() bool { return strings.Contains(ns.IP(t, "-4", "route", "get", "192.0.2.1"), "dev ge-0-0-1") },
+		"traffic to take the preferred route on ge-0/0/1 with both ports up:\n"+ns.IP(t, "-4", "route"))
+	ns.IP(t, "link", "set", "peer1", "down")
+	waitFor(t, func() bool { return strings.Contains(ns.IP(t, "-4", "route", "get", "192.0.2.1"), "dev ge-0-0-2") },
+		"traffic to move to the preference-10 route on ge-0/0/2 after ge-0/0/1 lost its carrier:\n"+ns.IP(t, "-4", "route"))
+	ns.IP(t, "link", "set", "peer1", "up")
+	waitFor(t, func() bool { return strings.Contains(ns.IP(t, "-4", "route", "get", "192.0.2.1"), "dev ge-0-0-1") },
+		"traffic to come back to ge-0/0/1 with its carrier:\n"+ns.IP(t, "-4", "route"))
+}
+
+// waitFor polls cond for up to 5 s: carrier changes reach routing
+// asynchronously.
+func waitFor(t *testing.T, cond func() bool, what string) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatalf("timed out waiting for %s", what)
 }

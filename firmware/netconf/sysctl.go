@@ -1,0 +1,17 @@
+package netconf
+
+// Sysctls are the kernel settings (paths under /proc/sys) that make static
+// routes behave as on an SRX: a route whose interface has lost its carrier
+// is not used, so a route of worse preference over another link takes
+// over, and the first one comes back with the carrier. Linux keeps using a
+// route over a link that is down unless told to ignore it; the "all" entry
+// covers the ports that exist, "default" the ones that appear later.
+func Sysctls() map[string]string {
+	out := map[string]string{}
+	for _, fam := range []string{"ipv4", "ipv6"} {
+		for _, dev := range []string{"all", "default"} {
+			out["net/"+fam+"/conf/"+dev+"/ignore_routes_with_linkdown"] = "1"
+		}
+	}
+	return out
+}
