@@ -73,6 +73,10 @@ func (f *fakeSystem) ReadFile(name string) ([]byte, error) {
 
 var bootTime = time.Date(2026, 11, 26, 10, 2, 57, 0, time.UTC)
 
+func (f *fakeSystem) Version(context.Context) (Version, error) {
+	return Version{Board: "qemu-x86_64", Arch: "amd64", Firmware: "2.0", Slot: "B", Kernel: "6.1.0-56-amd64"}, nil
+}
+
 func (f *fakeSystem) Uptime(context.Context) (Uptime, error) {
 	return Uptime{Now: bootTime.Add(17*time.Minute + 4*time.Second), Booted: bootTime,
 		LastConfigured: bootTime.Add(4*time.Minute + 59*time.Second), ConfiguredBy: "root", Users: 1,

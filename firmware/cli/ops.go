@@ -66,6 +66,7 @@ func (s *Session) opTree() *cmdNode {
 			kw("log", "Show contents of log file",
 				run(kw("messages", "Contents of the messages log"), showLogMessages)),
 			run(kw("route", "Show routing table information"), showRoute),
+			run(kw("version", "Show software process revision levels"), showVersion),
 			kw("security", "Show security information",
 				kw("flow", "Show flow information",
 					run(kw("session", "Show session information", flag("summary", "Show summary of sessions")), showFlow)),
@@ -357,6 +358,15 @@ func rebootUnless(ctx context.Context, s *Session, inv *invocation) error {
 	}
 	s.println("Rebooting to activate it. Shutdown NOW!")
 	return s.Sys.Reboot(ctx)
+}
+
+func showVersion(ctx context.Context, s *Session, inv *invocation) error {
+	v, err := s.Sys.Version(ctx)
+	if err != nil {
+		return fmt.Errorf("reading the version: %w", err)
+	}
+	renderVersion(inv.out, s.Sys.Active().HostName("palisade"), v)
+	return nil
 }
 
 func showUptime(ctx context.Context, s *Session, inv *invocation) error {

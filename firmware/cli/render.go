@@ -420,6 +420,16 @@ func sinceText(d time.Duration) string {
 	return fmt.Sprintf("%dw%dd %s", days/7, days%7, hms)
 }
 
+func renderVersion(w io.Writer, host string, v Version) {
+	fmt.Fprintf(w, "Hostname: %s\n", host)
+	fmt.Fprintf(w, "Model: %s (%s)\n", v.Board, v.Arch)
+	fmt.Fprintf(w, "Palisade: %s\n", v.Firmware)
+	if v.Slot != "" {
+		fmt.Fprintf(w, "Firmware slot: %s\n", v.Slot)
+	}
+	fmt.Fprintf(w, "Linux kernel: %s\n", v.Kernel)
+}
+
 func renderUptime(w io.Writer, u Uptime) {
 	fmt.Fprintf(w, "Current time: %s\n", u.Now.Format(clockTime))
 	fmt.Fprintf(w, "Time Source:  LOCAL CLOCK\n")

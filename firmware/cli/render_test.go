@@ -74,6 +74,7 @@ func TestRenderGolden(t *testing.T) {
 		{"route", func(b *bytes.Buffer) error { rs, err := f.Routes(ctx); renderRoutes(b, rs); return err }},
 		{"storage", func(b *bytes.Buffer) error { fs, err := f.Storage(ctx); renderStorage(b, fs); return err }},
 		{"uptime", func(b *bytes.Buffer) error { u, err := f.Uptime(ctx); renderUptime(b, u); return err }},
+		{"version", func(b *bytes.Buffer) error { v, err := f.Version(ctx); renderVersion(b, "SRX1", v); return err }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

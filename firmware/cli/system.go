@@ -35,6 +35,8 @@ type System interface {
 
 	// Uptime returns the clock and boot times for `show system uptime`.
 	Uptime(ctx context.Context) (Uptime, error)
+	// Version returns what `show version` prints.
+	Version(ctx context.Context) (Version, error)
 	// Storage returns the mounted filesystems for `show system storage`.
 	Storage(ctx context.Context) ([]Filesystem, error)
 	// LogMessages returns the lines of the messages log, oldest first.
@@ -91,6 +93,16 @@ type Uptime struct {
 	ConfiguredBy   string
 	Users          int
 	Load           [3]float64
+}
+
+// Version is `show version`: the board stands where Junos names the model,
+// the firmware where it names the Junos release.
+type Version struct {
+	Board    string // qemu-x86_64
+	Arch     string // amd64
+	Firmware string // the running version, "dev" for a build without one
+	Slot     string // the firmware slot it booted from, "" without slots
+	Kernel   string // the Linux release
 }
 
 // Filesystem is one line of `show system storage`, sizes in bytes.

@@ -179,6 +179,19 @@ func (s *System) Uptime(context.Context) (cli.Uptime, error) {
 	return u, nil
 }
 
+// Version names the board, the firmware and the kernel.
+func (s *System) Version(context.Context) (cli.Version, error) {
+	var u unix.Utsname
+	if err := unix.Uname(&u); err != nil {
+		return cli.Version{}, fmt.Errorf("uname: %w", err)
+	}
+	v := cli.Version{Board: s.Box.Board.Name, Arch: s.Box.Board.Arch, Firmware: s.Box.Version, Kernel: unix.ByteSliceToString(u.Release[:])}
+	if sw := s.Box.Software; sw != nil {
+		v.Slot = sw.Running.String()
+	}
+	return v, nil
+}
+
 // Storage lists the mounted filesystems that hold data.
 func (s *System) Storage(context.Context) ([]cli.Filesystem, error) {
 	var out []cli.Filesystem
