@@ -34,7 +34,7 @@ func TestCompletions(t *testing.T) {
 		line   string
 		want   []string
 	}{
-		{false, "", []string{"clear", "configure", "exit", "monitor", "ping", "quit", "request", "show"}},
+		{false, "", []string{"clear", "configure", "exit", "monitor", "ping", "quit", "request", "show", "traceroute"}},
 		{false, "s", []string{"show"}},
 		{false, "show s", []string{"security", "system"}},
 		{false, "sh sec ", []string{"flow", "ike", "ipsec", "policies", "zones"}},

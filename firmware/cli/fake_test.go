@@ -21,6 +21,7 @@ type fakeSystem struct {
 	commits []*config.Config
 	opts    []CommitOptions
 	cleared []string
+	traces  []TracerouteRequest
 }
 
 func newFake() *fakeSystem { return &fakeSystem{active: &config.Config{}} }
@@ -127,6 +128,37 @@ func (f *fakeSystem) Ping(ctx context.Context, req PingRequest, out io.Writer) e
 				return ctx.Err()
 			case <-time.After(10 * time.Millisecond):
 			}
+		}
+	}
+	return nil
+}
+
+// Traceroute records req and traces the seed's path: 10.100.22.10 answers
+// at hop 2, any other host never, so that the trace runs to the maximum TTL
+// (a hop every 10ms) or Ctrl-C.
+func (f *fakeSystem) Traceroute(ctx context.Context, req TracerouteRequest, out io.Writer) error {
+	f.mu.Lock()
+	f.traces = append(f.traces, req)
+	f.mu.Unlock()
+	maxTTL := req.MaxTTL
+	if maxTTL == 0 {
+		maxTTL = 30
+	}
+	fmt.Fprintf(out, "traceroute to %s (%s), %d hops max, 52 byte packets\n", req.Host, req.Host, maxTTL)
+	for ttl := 1; ttl <= maxTTL; ttl++ {
+		switch {
+		case ttl == 1:
+			fmt.Fprintf(out, " 1  172.16.13.2  1.234 ms  0.876 ms  0.812 ms\n")
+		case req.Host == "10.100.22.10":
+			fmt.Fprintf(out, "%2d  %s  2.345 ms  2.101 ms *\n", ttl, req.Host)
+			return nil
+		default:
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(10 * time.Millisecond):
+			}
+			fmt.Fprintf(out, "%2d  * * *\n", ttl)
 		}
 	}
 	return nil

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // opTree is the tree of operational commands.
@@ -83,6 +84,12 @@ func (s *Session) opTree() *cmdNode {
 				run(kw("software", "Show the firmware slots"), showSoftware),
 				run(kw("storage", "Show local storage data"), showStorage),
 				run(kw("uptime", "Show time since system and processes started"), showUptime))),
+		needs(run(kw("traceroute", "Trace route to remote host",
+			&cmdNode{name: "host", help: "Hostname or IP address of remote host", kind: argNode, value: "<host>"},
+			flag("no-resolve", "Don't attempt to print addresses symbolically"),
+			&cmdNode{name: "source", help: "Source address to use in outgoing traceroute packets", kind: optValue, value: "<source>"},
+			&cmdNode{name: "ttl", help: "Maximum time-to-live value (1..64)", kind: optValue, numeric: true, value: "<ttl>"},
+			&cmdNode{name: "wait", help: "Time to wait for a response (1..86400 seconds)", kind: optValue, numeric: true, value: "<wait>"}), traceroute)),
 	}}
 }
 
@@ -146,6 +153,44 @@ func ping(ctx context.Context, s *Session, inv *invocation) error {
 		req.Source = a
 	}
 	err = s.Sys.Ping(ctx, req, inv.out)
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+// traceroute runs `traceroute HOST`. no-resolve is accepted as Junos has it
+// and changes nothing: addresses always print numerically.
+func traceroute(ctx context.Context, s *Session, inv *invocation) error {
+	host, ok := inv.value("host")
+	if !ok {
+		return errors.New("missing mandatory argument: host")
+	}
+	req := TracerouteRequest{Host: host}
+	if src, ok := inv.value("source"); ok {
+		a, err := netip.ParseAddr(src)
+		if err != nil {
+			return fmt.Errorf("invalid source address %q: %w", src, err)
+		}
+		req.Source = a
+	}
+	ttl, err := inv.int("ttl", 0)
+	if err != nil {
+		return err
+	}
+	if _, ok := inv.value("ttl"); ok && (ttl < 1 || ttl > 64) {
+		return fmt.Errorf("invalid value %d for ttl: expected 1..64", ttl)
+	}
+	req.MaxTTL = ttl
+	wait, err := inv.int("wait", 0)
+	if err != nil {
+		return err
+	}
+	if _, ok := inv.value("wait"); ok && (wait < 1 || wait > 86400) {
+		return fmt.Errorf("invalid value %d for wait: expected 1..86400 seconds", wait)
+	}
+	req.Wait = time.Duration(wait) * time.Second
+	err = s.Sys.Traceroute(ctx, req, inv.out)
 	if ctx.Err() != nil {
 		return nil
 	}

@@ -13,8 +13,9 @@ import (
 // over the store, the commit pipeline and the kernel; tests use a fake.
 //
 // Methods that return operational data are called once per command and
-// should return promptly; Ping and MonitorTraffic stream to out until they
-// finish or ctx is cancelled (Ctrl-C), and must return soon after ctx is done.
+// should return promptly; Ping, Traceroute and MonitorTraffic stream to out
+// until they finish or ctx is cancelled (Ctrl-C), and must return soon after
+// ctx is done.
 type System interface {
 	// Active returns the running configuration. The CLI never modifies it.
 	Active() *config.Config
@@ -56,6 +57,9 @@ type System interface {
 
 	// Ping writes its progress to out, one line at a time, as ping(8).
 	Ping(ctx context.Context, req PingRequest, out io.Writer) error
+	// Traceroute writes the hops to req.Host to out as they answer, in the
+	// layout of traceroute(8): a header line, then one line per hop.
+	Traceroute(ctx context.Context, req TracerouteRequest, out io.Writer) error
 	// MonitorTraffic prints packets seen on iface, tcpdump style, until ctx
 	// is cancelled.
 	MonitorTraffic(ctx context.Context, iface string, out io.Writer) error
@@ -116,6 +120,15 @@ type PingRequest struct {
 	Host   string
 	Count  int        // 0: until Ctrl-C
 	Source netip.Addr // invalid: chosen by the kernel
+}
+
+// TracerouteRequest are the arguments of `traceroute`. Addresses print
+// numerically: the box has no resolver to ask for names.
+type TracerouteRequest struct {
+	Host   string
+	Source netip.Addr    // invalid: chosen by the kernel
+	MaxTTL int           // the last hop probed; 0: 30
+	Wait   time.Duration // for the answer to each probe; 0: 5s
 }
 
 // InterfaceRow is one physical or logical interface of
