@@ -73,9 +73,11 @@ func TestVMSSHByZone(t *testing.T) {
 
 	var conn net.Conn
 	var err error
-	for try := 0; ; try++ { // the SSH service starts right after the commit
+	// The SSH service starts right after the commit; an emulated guest on a
+	// busy host may take a while to answer ARP and SYN.
+	for deadline := time.Now().Add(90 * time.Second); ; {
 		conn, err = dialFrom(lab.Netns("host1"), "10.100.11.1:22", 5*time.Second)
-		if err == nil || try == 20 {
+		if err == nil || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(time.Second)

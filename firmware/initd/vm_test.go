@@ -122,6 +122,11 @@ func TestVMBootSeed(t *testing.T) {
 			if !strings.Contains(out, "to 172.16.13.2 via ge-0/0/1.0") {
 				t.Errorf("show route lacks the default route via 172.16.13.2:\n%s", out)
 			}
+			g.Send("show version")
+			out = expect(t, g, 30*time.Second, `(?s)Linux kernel: .*?root@SRX1> `)
+			if want := fmt.Sprintf(`Hostname: SRX1\r?\nModel: %s \(%s\)\r?\nPalisade: `, regexp.QuoteMeta(b.Name), b.Arch); !regexp.MustCompile(want).MatchString(out) {
+				t.Errorf("show version lacks %s:\n%s", want, out)
+			}
 			var perr error
 			for range 10 {
 				var pout string
