@@ -2,6 +2,7 @@ package initd
 
 import (
 	"bytes"
+	"fmt"
 	"net"
 	"path/filepath"
 	"runtime"
@@ -71,37 +72,27 @@ func TestVMSSHByZone(t *testing.T) {
 	cfg := &ssh.ClientConfig{User: "root", Auth: []ssh.AuthMethod{ssh.Password("lab-pass-1")},
 		HostKeyCallback: ssh.InsecureIgnoreHostKey(), Timeout: 20 * time.Second}
 
-	var conn net.Conn
+	// The SSH service starts right after the commit, and an emulated guest
+	// on a busy host may be slow to answer ARP, SYN or the SSH banner: each
+	// attempt is bounded (ClientConfig.Timeout covers only the dial, so the
+	// connection gets a deadline too: a guest that accepts and never answers
+	// would otherwise hang the test) and retried for up to 2 minutes, each
+	// failure logged.
+	var out string
 	var err error
-	// The SSH service starts right after the commit; an emulated guest on a
-	// busy host may take a while to answer ARP and SYN.
-	for deadline := time.Now().Add(90 * time.Second); ; {
-		conn, err = dialFrom(lab.Netns("host1"), "10.100.11.1:22", 5*time.Second)
+	for deadline := time.Now().Add(2 * time.Minute); ; {
+		out, err = sshRun(lab.Netns("host1"), "10.100.11.1:22", cfg, "show security zones")
 		if err == nil || time.Now().After(deadline) {
 			break
 		}
+		t.Logf("ssh from trust: %v (retrying)", err)
 		time.Sleep(time.Second)
 	}
 	if err != nil {
 		t.Fatalf("ssh from trust: %v", err)
 	}
-	sc, chans, reqs, err := ssh.NewClientConn(conn, "10.100.11.1:22", cfg)
-	if err != nil {
-		t.Fatalf("ssh login from trust: %v", err)
-	}
-	client := ssh.NewClient(sc, chans, reqs)
-	defer client.Close()
-	sess, err := client.NewSession()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out bytes.Buffer
-	sess.Stdout = &out
-	if err := sess.Run("show security zones"); err != nil {
-		t.Fatalf("ssh exec: %v\n%s", err, out.String())
-	}
-	if !strings.Contains(out.String(), "Security zone: trust") {
-		t.Errorf("show security zones over ssh:\n%s", out.String())
+	if !strings.Contains(out, "Security zone: trust") {
+		t.Errorf("show security zones over ssh:\n%s", out)
 	}
 
 	if c, err := dialFrom(lab.Netns("inet"), "172.16.13.1:22", 5*time.Second); err == nil {
@@ -110,4 +101,30 @@ func TestVMSSHByZone(t *testing.T) {
 	} else if ne, ok := err.(net.Error); !ok || !ne.Timeout() {
 		t.Errorf("from untrust: got %v, want a timeout (packets dropped, not refused)", err)
 	}
+}
+
+// sshRun logs in from namespace ns and runs one command, within 30 s.
+func sshRun(ns, addr string, cfg *ssh.ClientConfig, cmd string) (string, error) {
+	conn, err := dialFrom(ns, addr, 5*time.Second)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(30 * time.Second))
+	sc, chans, reqs, err := ssh.NewClientConn(conn, addr, cfg)
+	if err != nil {
+		return "", fmt.Errorf("login: %w", err)
+	}
+	client := ssh.NewClient(sc, chans, reqs)
+	defer client.Close()
+	sess, err := client.NewSession()
+	if err != nil {
+		return "", fmt.Errorf("session: %w", err)
+	}
+	var out bytes.Buffer
+	sess.Stdout = &out
+	if err := sess.Run(cmd); err != nil {
+		return out.String(), fmt.Errorf("exec %q: %w", cmd, err)
+	}
+	return out.String(), nil
 }

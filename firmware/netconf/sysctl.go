@@ -7,11 +7,10 @@ package netconf
 // route over a link that is down unless told to ignore it; the "all" entry
 // covers the ports that exist, "default" the ones that appear later.
 func Sysctls() map[string]string {
-	out := map[string]string{}
-	for _, fam := range []string{"ipv4", "ipv6"} {
-		for _, dev := range []string{"all", "default"} {
-			out["net/"+fam+"/conf/"+dev+"/ignore_routes_with_linkdown"] = "1"
-		}
+	// IPv4 only: Palisade configures no IPv6 routes, and the board
+	// kernel (6.1) refuses the IPv6 "all" entry with EINVAL.
+	return map[string]string{
+		"net/ipv4/conf/all/ignore_routes_with_linkdown":     "1",
+		"net/ipv4/conf/default/ignore_routes_with_linkdown": "1",
 	}
-	return out
 }
