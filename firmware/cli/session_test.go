@@ -226,21 +226,29 @@ func TestSharedCandidate(t *testing.T) {
 	}
 }
 
-func TestPingCtrlC(t *testing.T) {
-	f := newFake()
+// interrupt runs cmd in a session until its output shows running, types
+// Ctrl-C, and checks that the session takes the next command; it returns
+// the session's output.
+func interrupt(t *testing.T, cmd, running string) string {
+	t.Helper()
 	pr, pw := io.Pipe()
 	out := &syncBuffer{}
-	s := &Session{In: pr, Out: out, Sys: f}
+	s := &Session{In: pr, Out: out, Sys: newFake()}
 	done := make(chan error, 1)
 	go func() { done <- s.Run(context.Background()) }()
-	io.WriteString(pw, "ping 10.100.22.10\n")
-	waitFor(t, out, "icmp_seq=2")
+	io.WriteString(pw, cmd+"\n")
+	waitFor(t, out, running)
 	io.WriteString(pw, "\x03\nshow route | last 1\n")
 	waitFor(t, out, "Local via ge-0/0/1.0")
 	pw.Close()
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
+	return out.String()
+}
+
+func TestPingCtrlC(t *testing.T) {
+	interrupt(t, "ping 10.100.22.10", "icmp_seq=2")
 }
 
 func TestMonitorTrafficCancelledByContext(t *testing.T) {
