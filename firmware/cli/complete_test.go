@@ -1,13 +1,11 @@
 package cli
 
 import (
-	"context"
 	"errors"
 	"io"
 	"reflect"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/palisade/palisade/firmware/config"
 )
@@ -173,24 +171,14 @@ func TestConfigPathPrefixes(t *testing.T) {
 }
 
 func TestInteractiveTabAndHelp(t *testing.T) {
-	f := newFake()
-	inR, inW := io.Pipe()
-	out := &syncBuffer{}
-	s := &Session{In: inR, Out: out, Sys: f, Interactive: true}
-	done := make(chan error, 1)
-	go func() { done <- s.Run(context.Background()) }()
+	inW, out, wait := startSession(t, &Session{Sys: newFake(), Interactive: true})
 	io.WriteString(inW, "sh\tsec\tike ?")
 	waitFor(t, out, "security-associations Show IKE security associations")
 	io.WriteString(inW, "sa\r")
 	waitFor(t, out, "1859361 UP     0f33732903bd3ed7")
 	io.WriteString(inW, "exit\r")
-	select {
-	case err := <-done:
-		if err != nil && !errors.Is(err, io.EOF) {
-			t.Fatal(err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("session did not exit")
+	if err := wait(); err != nil && !errors.Is(err, io.EOF) {
+		t.Fatal(err)
 	}
 	inW.Close()
 }
@@ -373,12 +361,8 @@ func TestTabCompletesNames(t *testing.T) {
 func TestInteractiveNames(t *testing.T) {
 	f := newFake()
 	f.active = srx1(t)
-	inR, inW := io.Pipe()
+	inW, out, wait := startSession(t, &Session{Sys: f, Interactive: true})
 	defer inW.Close()
-	out := &syncBuffer{}
-	s := &Session{In: inR, Out: out, Sys: f, Interactive: true}
-	done := make(chan error, 1)
-	go func() { done <- s.Run(context.Background()) }()
 	io.WriteString(inW, "configure\redit security zones\rset security-zone ?")
 	waitFor(t, out, "<security-zone>      Security zones\r\n  untrust\r\n  trust\r\n")
 	io.WriteString(inW, "t\tinterfaces ge\t")
@@ -389,13 +373,8 @@ func TestInteractiveNames(t *testing.T) {
 	io.WriteString(inW, "1\t\rshow security-zone trust\r")
 	waitFor(t, out, "interfaces ge-0/0/1.0;")
 	io.WriteString(inW, "top\rexit\ryes\rexit\r")
-	select {
-	case err := <-done:
-		if err != nil && !errors.Is(err, io.EOF) {
-			t.Fatal(err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatalf("session did not exit; output:\n%s", out.String())
+	if err := wait(); err != nil && !errors.Is(err, io.EOF) {
+		t.Fatal(err)
 	}
 	if strings.Contains(out.String(), "syntax error") || strings.Contains(out.String(), "error:") {
 		t.Errorf("a completed line failed:\n%s", out.String())

@@ -226,22 +226,40 @@ func TestSharedCandidate(t *testing.T) {
 	}
 }
 
+// startSession runs s over a pipe, as a terminal would feed it: it returns
+// the writer of s's input, its output, and wait, which returns what Run
+// returned and fails the test if the session has not ended within 5 s.
+func startSession(t *testing.T, s *Session) (in *io.PipeWriter, out *syncBuffer, wait func() error) {
+	t.Helper()
+	pr, pw := io.Pipe()
+	out = &syncBuffer{}
+	s.In, s.Out = pr, out
+	done := make(chan error, 1)
+	go func() { done <- s.Run(context.Background()) }()
+	return pw, out, func() error {
+		t.Helper()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(5 * time.Second):
+			t.Fatalf("session did not exit; output:\n%s", out.String())
+			return nil
+		}
+	}
+}
+
 // interrupt runs cmd in a session until its output shows running, types
 // Ctrl-C, and checks that the session takes the next command; it returns
 // the session's output.
 func interrupt(t *testing.T, cmd, running string) string {
 	t.Helper()
-	pr, pw := io.Pipe()
-	out := &syncBuffer{}
-	s := &Session{In: pr, Out: out, Sys: newFake()}
-	done := make(chan error, 1)
-	go func() { done <- s.Run(context.Background()) }()
+	pw, out, wait := startSession(t, &Session{Sys: newFake()})
 	io.WriteString(pw, cmd+"\n")
 	waitFor(t, out, running)
 	io.WriteString(pw, "\x03\nshow route | last 1\n")
 	waitFor(t, out, "Local via ge-0/0/1.0")
 	pw.Close()
-	if err := <-done; err != nil {
+	if err := wait(); err != nil {
 		t.Fatal(err)
 	}
 	return out.String()
