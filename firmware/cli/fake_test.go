@@ -91,6 +91,10 @@ func (f *fakeSystem) Storage(context.Context) ([]Filesystem, error) {
 	}, nil
 }
 
+func (f *fakeSystem) Memory(context.Context) (Memory, error) {
+	return Memory{TotalKB: 496380, AvailableKB: 401212, FreeKB: 360144, RSSKB: 38012, PeakRSSKB: 51240, GoHeapKB: 12688}, nil
+}
+
 func (f *fakeSystem) LogMessages(context.Context) ([]string, error) {
 	return []string{
 		"Nov 26 10:02:58 SRX1 init: palisade starting",

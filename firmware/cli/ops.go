@@ -81,6 +81,7 @@ func (s *Session) opTree() *cmdNode {
 				run(kw("policies", "Show security policies", flag("hit-count", "Show policies hit count")), showPolicies),
 				run(kw("zones", "Show security zones"), showZones)),
 			kw("system", "Show system information",
+				run(kw("memory", "Show system memory usage"), showMemory),
 				run(kw("software", "Show the firmware slots"), showSoftware),
 				run(kw("storage", "Show local storage data"), showStorage),
 				run(kw("uptime", "Show time since system and processes started"), showUptime))),
@@ -352,6 +353,15 @@ func showStorage(ctx context.Context, s *Session, inv *invocation) error {
 		return fmt.Errorf("reading storage: %w", err)
 	}
 	renderStorage(inv.out, fss)
+	return nil
+}
+
+func showMemory(ctx context.Context, s *Session, inv *invocation) error {
+	m, err := s.Sys.Memory(ctx)
+	if err != nil {
+		return fmt.Errorf("reading memory usage: %w", err)
+	}
+	renderMemory(inv.out, m)
 	return nil
 }
 

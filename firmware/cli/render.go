@@ -455,3 +455,22 @@ func renderUptime(w io.Writer, u Uptime) {
 	fmt.Fprintf(w, "%s  up %s, %d %s, load averages: %.2f, %.2f, %.2f\n", u.Now.Format("3:04PM"), upText,
 		u.Users, users, u.Load[0], u.Load[1], u.Load[2])
 }
+
+// renderMemory prints the distribution as Junos's `show system memory`
+// begins, then the firmware process, which on this box is PID 1.
+func renderMemory(w io.Writer, m Memory) {
+	pct := func(v int64) int64 {
+		if m.TotalKB == 0 {
+			return 0
+		}
+		return v * 100 / m.TotalKB
+	}
+	fmt.Fprintf(w, "System memory usage distribution:\n")
+	fmt.Fprintf(w, "        Total memory: %9d Kbytes (100%%)\n", m.TotalKB)
+	fmt.Fprintf(w, "    Available memory: %9d Kbytes (%3d%%)\n", m.AvailableKB, pct(m.AvailableKB))
+	fmt.Fprintf(w, "         Free memory: %9d Kbytes (%3d%%)\n", m.FreeKB, pct(m.FreeKB))
+	fmt.Fprintf(w, "Firmware process (PID 1):\n")
+	fmt.Fprintf(w, "        Resident: %9d Kbytes\n", m.RSSKB)
+	fmt.Fprintf(w, "   Peak resident: %9d Kbytes\n", m.PeakRSSKB)
+	fmt.Fprintf(w, "         Go heap: %9d Kbytes\n", m.GoHeapKB)
+}

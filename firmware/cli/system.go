@@ -40,6 +40,8 @@ type System interface {
 	Version(ctx context.Context) (Version, error)
 	// Storage returns the mounted filesystems for `show system storage`.
 	Storage(ctx context.Context) ([]Filesystem, error)
+	// Memory returns what `show system memory` prints.
+	Memory(ctx context.Context) (Memory, error)
 	// LogMessages returns the lines of the messages log, oldest first.
 	LogMessages(ctx context.Context) ([]string, error)
 	// SoftwareState renders `show system software`: both firmware slots,
@@ -87,6 +89,17 @@ type CommitOptions struct {
 	Comment        string // stored with the rollback
 	ConfirmMinutes int    // > 0: roll back unless confirmed within this many minutes
 	User           string // who commits
+}
+
+// Memory is the data of `show system memory`: the kernel's totals and the
+// firmware's own resident size, now and at its peak (the figure a flood
+// against the box is judged by).
+type Memory struct {
+	TotalKB, AvailableKB, FreeKB int64
+	// The firmware (PID 1) itself.
+	RSSKB, PeakRSSKB int64
+	// GoHeapKB is what the Go runtime holds for the heap.
+	GoHeapKB int64
 }
 
 // Uptime is the data of `show system uptime`.

@@ -5,10 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/netip"
 	"os"
+	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -22,6 +25,7 @@ import (
 	"github.com/palisade/palisade/firmware/cli"
 	"github.com/palisade/palisade/firmware/commit"
 	"github.com/palisade/palisade/firmware/config"
+	"github.com/palisade/palisade/firmware/logbuf"
 	"github.com/palisade/palisade/firmware/netconf"
 	"github.com/palisade/palisade/firmware/store"
 )
@@ -31,7 +35,10 @@ import (
 type System struct {
 	Box  *boot.Box
 	Data *Dataplane
-	Log  *Ring
+	Log  *logbuf.Log
+	// Events logs security events (commits, rollbacks) to the log's
+	// protected ring; nil discards them.
+	Events *slog.Logger
 	// Announce prints a line on every console (the confirmed-commit rollback).
 	Announce func(string)
 	Now      func() time.Time
@@ -73,8 +80,12 @@ func (s *System) Commit(ctx context.Context, cand *config.Config, o cli.CommitOp
 	meta := store.Meta{Time: s.now(), User: o.User, Comment: o.Comment}
 	warnings, err := s.Box.Pipeline.Commit(ctx, cand, commit.Options{Check: o.Check, Persist: true, Meta: meta})
 	if err != nil || o.Check {
+		if err != nil && !o.Check {
+			s.event("commit failed", "user", o.User, "err", err)
+		}
 		return warnings, err
 	}
+	s.event("commit complete", "user", o.User, "comment", o.Comment, "confirm_minutes", o.ConfirmMinutes)
 	s.notify()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -117,13 +128,21 @@ func (s *System) rollbackUnconfirmed(prev *config.Config) {
 	if err != nil {
 		msg = "Commit was not confirmed; automatic rollback FAILED: " + err.Error()
 	}
-	s.Log.Write([]byte(s.now().UTC().Format(time.Stamp) + " " + msg + "\n"))
+	s.event(msg)
 	if s.Announce != nil {
 		s.Announce(msg)
 	}
 	s.mu.Lock()
 	s.confirmTimer = nil
 	s.mu.Unlock()
+}
+
+// event logs a security event, which a flood of other lines cannot push
+// out of `show log messages`.
+func (s *System) event(msg string, args ...any) {
+	if s.Events != nil {
+		s.Events.Info(msg, append(args, logbuf.Security())...)
+	}
 }
 
 func (s *System) store() (*store.Store, error) {
@@ -415,4 +434,53 @@ func (s *System) CheckLogin(user, pass string) bool {
 		return len(ra.SSHEd25519)+len(ra.SSHRSA) == 0
 	}
 	return VerifyPassword(ra, pass)
+}
+
+// Memory reads the kernel's totals from /proc/meminfo and the firmware's
+// resident size, now and at its peak, from /proc/self/status.
+func (s *System) Memory(context.Context) (cli.Memory, error) {
+	var m cli.Memory
+	mem, err := procKB("/proc/meminfo", "MemTotal", "MemAvailable", "MemFree")
+	if err != nil {
+		return m, err
+	}
+	self, err := procKB("/proc/self/status", "VmRSS", "VmHWM")
+	if err != nil {
+		return m, err
+	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	m.TotalKB, m.AvailableKB, m.FreeKB = mem["MemTotal"], mem["MemAvailable"], mem["MemFree"]
+	m.RSSKB, m.PeakRSSKB, m.GoHeapKB = self["VmRSS"], self["VmHWM"], int64(ms.HeapSys/1024)
+	return m, nil
+}
+
+// procKB reads "Key:   N kB" lines of a /proc file.
+func procKB(path string, keys ...string) (map[string]int64, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	out := map[string]int64{}
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok || !slices.Contains(keys, k) {
+			continue
+		}
+		f := strings.Fields(v)
+		if len(f) == 0 {
+			continue
+		}
+		n, err := strconv.ParseInt(f[0], 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %s: %w", path, k, err)
+		}
+		out[k] = n
+	}
+	for _, k := range keys {
+		if _, ok := out[k]; !ok {
+			return nil, fmt.Errorf("%s has no %s", path, k)
+		}
+	}
+	return out, nil
 }

@@ -35,3 +35,15 @@ func TestActiveRoutes(t *testing.T) {
 		}
 	}
 }
+
+// TestMemoryReadsProc: the figures come from this process's /proc, which
+// Linux always has; the peak is never below the current size.
+func TestMemoryReadsProc(t *testing.T) {
+	m, err := (&System{}).Memory(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.TotalKB <= 0 || m.AvailableKB <= 0 || m.AvailableKB > m.TotalKB || m.RSSKB <= 0 || m.PeakRSSKB < m.RSSKB || m.GoHeapKB <= 0 {
+		t.Errorf("implausible figures %+v", m)
+	}
+}
