@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 
 	"golang.org/x/crypto/ssh"
@@ -106,7 +107,7 @@ func (s *Server) serveSession(ctx context.Context, log *slog.Logger, user string
 		case "exec":
 			var e execReq
 			if ssh.Unmarshal(req.Payload, &e) == nil && !started && s.Exec != nil {
-				log.Info("ssh exec", "command", e.Command)
+				log.Info("ssh exec", "command", s.maskCommand(e.Command))
 				cli = func() error { return s.Exec(ctx, ch, user, e.Command) }
 				what, errToClient = "exec", true
 			}
@@ -119,4 +120,16 @@ func (s *Server) serveSession(ctx context.Context, log *slog.Logger, user string
 			start(what, cli, errToClient)
 		}
 	}
+}
+
+// maskCommand is the command as logged: secrets masked by s.MaskCommand,
+// or only the first word when there is none to tell which words are secret.
+func (s *Server) maskCommand(cmd string) string {
+	if s.MaskCommand != nil {
+		return s.MaskCommand(cmd)
+	}
+	if f := strings.Fields(cmd); len(f) > 1 {
+		return f[0] + " ..."
+	}
+	return cmd
 }

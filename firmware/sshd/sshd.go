@@ -26,6 +26,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -79,9 +80,38 @@ type Server struct {
 	// no terminal. A non-nil error goes to the client's stderr, with
 	// exit status 1. Nil refuses "exec".
 	Exec func(ctx context.Context, ch io.ReadWriter, user, command string) error
+	// MaskCommand returns an exec command as it may be logged, its
+	// secrets (a pre-shared key in a "set") masked. When nil only the
+	// first word is logged, since this package cannot tell which words
+	// are secret.
+	MaskCommand func(command string) string
 	// Log receives logins, failures and closed sessions; discarded when
-	// nil.
+	// nil. Failed and successful logins and refused connections carry
+	// the attribute security=true.
 	Log *slog.Logger
+
+	// MaxStartups caps the connections that have not logged in yet, and
+	// PerSourceMaxStartups those of them from one address (one /64 for
+	// IPv6), as OpenSSH's settings of those names do; a connection over
+	// either cap is closed at once after accept. 32 and 4 when zero.
+	MaxStartups, PerSourceMaxStartups int
+	// MaxAuthTries caps the failed logins on one connection; 3 when
+	// zero. Public keys a client merely offers count only past that
+	// many, as in the library.
+	MaxAuthTries int
+	// Now reads the clock for the failure delays and the log rate
+	// limit; time.Now when nil.
+	Now func() time.Time
+	// Sleep waits d or until ctx is done, returning ctx.Err() then; it
+	// delays the reply to a failed password. A timer when nil.
+	Sleep func(ctx context.Context, d time.Duration) error
+}
+
+func orDefault(n, def int) int {
+	if n == 0 {
+		return def
+	}
+	return n
 }
 
 func (s *Server) rand() io.Reader {
@@ -119,20 +149,35 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 // do when their ctx is done. It returns nil when stopped by ctx.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	defer l.Close()
-	cfg, err := s.config()
-	if err != nil {
-		return err
-	}
-	s.log().Info("ssh listening", "addr", l.Addr().String(), "hostkey", ssh.FingerprintSHA256(cfg.hostKey.PublicKey()))
-
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	// Connections watch this ctx, not the caller's, so that an accept
 	// error that ends Serve also ends them before wg.Wait.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	cfg, err := s.config(ctx)
+	if err != nil {
+		return err
+	}
+	s.log().Info("ssh listening", "addr", l.Addr().String(), "hostkey", ssh.FingerprintSHA256(cfg.hostKey.PublicKey()))
 	stop := context.AfterFunc(ctx, func() { l.Close() })
 	defer stop()
+
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(rateWindow)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				cfg.refused.flush()
+				return
+			case <-t.C:
+				cfg.refused.flush()
+			}
+		}
+	}()
 
 	var backoff time.Duration
 	for {
@@ -159,19 +204,56 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 			continue
 		}
 		backoff = 0
+		// Refused before the handshake, which is what costs CPU and
+		// a goroutine.
+		src := sourceOf(nc.RemoteAddr())
+		if cause, ok := cfg.startups.acquire(src); !ok {
+			nc.Close()
+			cfg.refused.warn(cause, "remote", nc.RemoteAddr().String(), "security", true)
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s.serveConn(ctx, cfg, nc)
+			s.serveConn(ctx, cfg, nc, src)
 		}()
 	}
 }
 
-// serverConfig is an ssh.ServerConfig with the host key kept for logging.
+// serverConfig is an ssh.ServerConfig with the host key kept for logging,
+// and the state of one Serve that bounds unauthenticated clients.
 type serverConfig struct {
 	*ssh.ServerConfig
-	hostKey ssh.Signer
+	hostKey  ssh.Signer
+	startups *startups
+	failures *failures
+	refused  *rateLog // refused connections and public keys
 }
+
+// Algorithms negotiated, set explicitly so that a library update cannot
+// bring back one a client could be downgraded to. Left out: SHA-1 key
+// exchanges (diffie-hellman-group1/14-sha1, group-exchange-sha1) and
+// group14-sha256 (2048-bit), CBC and RC4 ciphers, hmac-sha1 and
+// hmac-sha1-96, and ssh-rsa (SHA-1) signatures. curve25519-sha256 brings
+// its old name curve25519-sha256@libssh.org along.
+var (
+	kexAlgorithms = []string{
+		ssh.KeyExchangeMLKEM768X25519, ssh.KeyExchangeCurve25519,
+		ssh.KeyExchangeECDHP256, ssh.KeyExchangeECDHP384, ssh.KeyExchangeECDHP521,
+		ssh.KeyExchangeDH16SHA512,
+	}
+	cipherAlgorithms = []string{
+		ssh.CipherAES128GCM, ssh.CipherAES256GCM, ssh.CipherChaCha20Poly1305,
+		ssh.CipherAES128CTR, ssh.CipherAES192CTR, ssh.CipherAES256CTR,
+	}
+	macAlgorithms = []string{
+		ssh.HMACSHA256ETM, ssh.HMACSHA512ETM, ssh.HMACSHA256, ssh.HMACSHA512,
+	}
+	publicKeyAuthAlgorithms = []string{
+		ssh.KeyAlgoED25519, ssh.KeyAlgoECDSA256, ssh.KeyAlgoECDSA384, ssh.KeyAlgoECDSA521,
+		ssh.KeyAlgoRSASHA256, ssh.KeyAlgoRSASHA512,
+	}
+)
 
 // Permissions extensions that carry how a user logged in, for the log.
 const (
@@ -179,18 +261,53 @@ const (
 	extKey    = "palisade-key"
 )
 
-func (s *Server) config() (serverConfig, error) {
+// config makes the configuration of one Serve; ctx ends the failure
+// delays when Serve stops.
+func (s *Server) config(ctx context.Context) (serverConfig, error) {
 	key, err := s.hostKey()
 	if err != nil {
 		return serverConfig{}, err
 	}
+	sc := serverConfig{
+		hostKey: key,
+		startups: &startups{
+			total:     orDefault(s.MaxStartups, defaultMaxStartups),
+			perSource: orDefault(s.PerSourceMaxStartups, defaultPerSourceMaxStartups),
+			bySource:  map[netip.Addr]int{},
+		},
+		failures: &failures{now: s.now, bySource: map[netip.Addr]*failState{}},
+		refused:  &rateLog{log: s.log(), now: s.now, causes: map[string]*rateCause{}},
+	}
+	// checkPassword delays the reply to a failure, before the library
+	// sends it, so that a client learns nothing sooner by hanging up.
+	checkPassword := func(c ssh.ConnMetadata, method, pass string) (*ssh.Permissions, error) {
+		src := sourceOf(c.RemoteAddr())
+		if s.Auth != nil && s.Auth(c.User(), pass) {
+			sc.failures.succeed(src)
+			return &ssh.Permissions{Extensions: map[string]string{extMethod: method}}, nil
+		}
+		// One line per failure, each after the previous one's delay
+		// from the same source: one source logs at most
+		// PerSourceMaxStartups lines at once, then one per delay
+		// (1 s growing to 30 s); all sources together at most
+		// MaxStartups lines a second.
+		d, n := sc.failures.fail(src)
+		s.log().Warn("ssh login failed", "user", c.User(), "remote", c.RemoteAddr().String(),
+			"method", method, "failures", n, "delay", d, "security", true)
+		s.sleep(ctx, d)
+		return nil, errors.New("password refused")
+	}
 	cfg := &ssh.ServerConfig{
-		Config: ssh.Config{Rand: s.rand()},
+		Config: ssh.Config{
+			Rand:         s.rand(),
+			KeyExchanges: kexAlgorithms,
+			Ciphers:      cipherAlgorithms,
+			MACs:         macAlgorithms,
+		},
+		PublicKeyAuthAlgorithms: publicKeyAuthAlgorithms,
+		MaxAuthTries:            orDefault(s.MaxAuthTries, defaultMaxAuthTries),
 		PasswordCallback: func(c ssh.ConnMetadata, pass []byte) (*ssh.Permissions, error) {
-			if s.Auth != nil && s.Auth(c.User(), string(pass)) {
-				return &ssh.Permissions{Extensions: map[string]string{extMethod: "password"}}, nil
-			}
-			return nil, errors.New("password refused")
+			return checkPassword(c, "password", string(pass))
 		},
 		// OpenSSH clients try keyboard-interactive before password;
 		// offering it with a single password prompt spares users a
@@ -200,10 +317,11 @@ func (s *Server) config() (serverConfig, error) {
 			if err != nil {
 				return nil, err
 			}
-			if len(answers) == 1 && s.Auth != nil && s.Auth(c.User(), answers[0]) {
-				return &ssh.Permissions{Extensions: map[string]string{extMethod: "keyboard-interactive"}}, nil
+			pass := ""
+			if len(answers) == 1 {
+				pass = answers[0]
 			}
-			return nil, errors.New("password refused")
+			return checkPassword(c, "keyboard-interactive", pass)
 		},
 		PublicKeyCallback: func(c ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
 			if c.User() != KeyUser || s.AuthorizedKeys == nil {
@@ -222,17 +340,21 @@ func (s *Server) config() (serverConfig, error) {
 			}
 			return nil, errors.New("public key refused")
 		},
+		// Passwords log their failures above. A refused public key is
+		// often only one of several a client offers before the right
+		// one, and costs no delay, so its lines are rate-limited.
 		AuthLogCallback: func(c ssh.ConnMetadata, method string, err error) {
-			if err != nil && method != "none" {
-				s.log().Info("ssh login failed", "user", c.User(), "remote", c.RemoteAddr().String(), "method", method)
+			if err != nil && method == "publickey" {
+				sc.refused.warn("ssh public key refused", "user", c.User(), "remote", c.RemoteAddr().String(), "security", true)
 			}
 		},
 	}
 	cfg.AddHostKey(key)
-	return serverConfig{ServerConfig: cfg, hostKey: key}, nil
+	sc.ServerConfig = cfg
+	return sc, nil
 }
 
-func (s *Server) serveConn(ctx context.Context, cfg serverConfig, nc net.Conn) {
+func (s *Server) serveConn(ctx context.Context, cfg serverConfig, nc net.Conn, src netip.Addr) {
 	defer nc.Close()
 	// Closing the socket is what unblocks the handshake, the channel
 	// reads of Session and the library's own goroutines.
@@ -242,6 +364,7 @@ func (s *Server) serveConn(ctx context.Context, cfg serverConfig, nc net.Conn) {
 
 	nc.SetDeadline(time.Now().Add(handshakeTimeout))
 	sc, chans, reqs, err := ssh.NewServerConn(nc, cfg.ServerConfig)
+	cfg.startups.release(src)
 	if err != nil {
 		log.Debug("ssh handshake failed", "err", err)
 		return
@@ -249,9 +372,9 @@ func (s *Server) serveConn(ctx context.Context, cfg serverConfig, nc net.Conn) {
 	nc.SetDeadline(time.Time{})
 	log = log.With("user", sc.User())
 	if fp := sc.Permissions.Extensions[extKey]; fp != "" {
-		log.Info("ssh login", "method", sc.Permissions.Extensions[extMethod], "key", fp)
+		log.Info("ssh login", "method", sc.Permissions.Extensions[extMethod], "key", fp, "security", true)
 	} else {
-		log.Info("ssh login", "method", sc.Permissions.Extensions[extMethod])
+		log.Info("ssh login", "method", sc.Permissions.Extensions[extMethod], "security", true)
 	}
 
 	ctx, cancel := context.WithCancel(ctx)
