@@ -1,6 +1,8 @@
 package sshd
 
 import (
+	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -23,21 +25,39 @@ func guessRate(t *testing.T, addr string, d time.Duration) float64 {
 		go func() {
 			defer wg.Done()
 			for time.Now().Before(deadline) {
-				c, err := ssh.Dial("tcp", addr, &ssh.ClientConfig{
+				asked := 0
+				nc, err := net.DialTimeout("tcp", addr, d)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				// Replies still delayed at the end are not
+				// counted.
+				nc.SetDeadline(deadline)
+				cc, chans, reqs, err := ssh.NewClientConn(nc, addr, &ssh.ClientConfig{
 					User: "root",
 					Auth: []ssh.AuthMethod{ssh.RetryableAuthMethod(ssh.PasswordCallback(func() (string, error) {
-						// Counted when asked for the next: the
-						// previous one was refused.
-						guesses.Add(1)
+						// Asked again: the previous guess was
+						// refused.
+						if asked++; asked > 1 {
+							guesses.Add(1)
+						}
 						return "guess", nil
 					}), 100)},
 					HostKeyCallback: ssh.InsecureIgnoreHostKey(),
-					Timeout:         d,
 				})
-				if err == nil {
-					c.Close()
+				nc.Close()
+				switch {
+				case err == nil:
+					ssh.NewClient(cc, chans, reqs).Close()
 					t.Errorf("a wrong password logged in")
 					return
+				case strings.Contains(err.Error(), "unable to authenticate"):
+					guesses.Add(1) // the last one, refused
+				default:
+					// Refused by a connection cap: do not
+					// spin.
+					time.Sleep(10 * time.Millisecond)
 				}
 			}
 		}()
@@ -46,14 +66,21 @@ func guessRate(t *testing.T, addr string, d time.Duration) float64 {
 	return float64(guesses.Load()) / time.Since(start).Seconds()
 }
 
-// TestPasswordGuessRate measures how fast a client on loopback can guess
-// root's password with the real delays.
+// TestPasswordGuessRate measures how fast eight clients on loopback can
+// guess root's password, with the real delays: 1, 2 and 4 s for the first
+// three failures, so about 3 in 8 s. Without delays it was over 1000 a
+// second.
 func TestPasswordGuessRate(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs for several seconds")
+		t.Skip("runs for 8 seconds")
 	}
 	checkGoroutines(t)
-	addr, _ := start(t, passwordServer(t))
-	rate := guessRate(t, addr, 5*time.Second)
-	t.Logf("%.1f password guesses a second", rate)
+	s := passwordServer(t)
+	s.Sleep = nil
+	addr, _ := start(t, s)
+	rate := guessRate(t, addr, 8*time.Second)
+	t.Logf("%.2f password guesses a second", rate)
+	if rate > 1 {
+		t.Errorf("%.2f password guesses a second, want at most 1", rate)
+	}
 }

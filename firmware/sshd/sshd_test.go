@@ -126,7 +126,7 @@ func passwordServer(t *testing.T) *Server {
 		// Failed passwords are not delayed here; TestFailureDelay
 		// and TestPasswordGuessRate test the delay.
 		Sleep: func(context.Context, time.Duration) error { return nil },
-		Auth: func(user, pass string) bool { return user == "root" && auth.Verify(hash, pass) },
+		Auth:  func(user, pass string) bool { return user == "root" && auth.Verify(hash, pass) },
 		Exec: func(ctx context.Context, ch io.ReadWriter, user, cmd string) error {
 			_, err := fmt.Fprintf(ch, "%s ran %s\n", user, cmd)
 			return err
