@@ -1,6 +1,7 @@
 package ikev1
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -130,18 +131,38 @@ func phase1SA(ps []Proposal) *isakmp.SA {
 	return &isakmp.SA{DOI: isakmp.DOIIPsec, Situation: isakmp.SituationIdentityOnly, Proposals: []isakmp.Proposal{p}}
 }
 
+// Lifetimes beyond these are refused, as is zero: no peer means them, and
+// seconds beyond 292 years overflow time.Duration (an 8-byte 0xFFFF...
+// became a negative lifetime, so keys never expired).
+const (
+	maxLifetime   = 5 * 365 * 24 * time.Hour
+	maxLifetimeKB = 1 << 40 // 1 PiB
+)
+
+// lifeValue checks a life duration attribute's value for its life type.
+func lifeValue(lifeType, v uint64) error {
+	switch {
+	case lifeType == lifeSeconds && (v == 0 || v > uint64(maxLifetime/time.Second)):
+		return fmt.Errorf("life duration of %d seconds, want 1 to %d", v, uint64(maxLifetime/time.Second))
+	case lifeType == lifeKilobyte && (v == 0 || v > maxLifetimeKB):
+		return fmt.Errorf("life duration of %d kilobytes, want 1 to %d", v, uint64(maxLifetimeKB))
+	}
+	return nil
+}
+
 // parsePhase1Transform reads a phase 1 transform; ok is false for anything
-// we cannot use (not PSK, unknown attribute values).
-func parsePhase1Transform(t isakmp.Transform) (p Proposal, ok bool) {
+// we cannot use (not PSK, unknown attribute values), refused says why when
+// the peer sent an absurd lifetime.
+func parsePhase1Transform(t isakmp.Transform) (p Proposal, ok bool, refused error) {
 	if t.ID != keyIKE {
-		return p, false
+		return p, false, nil
 	}
 	auth := uint64(0)
 	lifeType := uint64(0)
 	for _, a := range t.Attributes {
 		v, vok := a.Uint()
 		if !vok {
-			return p, false
+			return p, false, nil
 		}
 		switch a.Type {
 		case attrEncryption:
@@ -157,6 +178,9 @@ func parsePhase1Transform(t isakmp.Transform) (p Proposal, ok bool) {
 		case attrLifeType:
 			lifeType = v
 		case attrLifeDur:
+			if err := lifeValue(lifeType, v); err != nil {
+				return p, false, fmt.Errorf("phase 1 transform %d: %w", t.Number, err)
+			}
 			if lifeType == lifeSeconds {
 				p.Lifetime = time.Duration(v) * time.Second
 			}
@@ -165,23 +189,29 @@ func parsePhase1Transform(t isakmp.Transform) (p Proposal, ok bool) {
 	if p.Cipher.Alg == ikecrypto.TripleDES && p.Cipher.KeyBits == 0 {
 		p.Cipher.KeyBits = 192
 	}
-	return p, auth == authPSK && p.Cipher.Validate() == nil && p.Hash.Valid() && p.Group.Valid()
+	return p, auth == authPSK && p.Cipher.Validate() == nil && p.Hash.Valid() && p.Group.Valid(), nil
 }
 
-// phase1Offers lists what an SA payload offers, for logs and selection.
-func phase1Offers(sa *isakmp.SA) (offers []Proposal, transforms []isakmp.Transform) {
+// phase1Offers lists what an SA payload offers, for logs and selection;
+// refused joins the reasons transforms were refused for absurd lifetimes.
+func phase1Offers(sa *isakmp.SA) (offers []Proposal, transforms []isakmp.Transform, refused error) {
+	var errs []error
 	for _, pr := range sa.Proposals {
 		if pr.Protocol != isakmp.ProtoISAKMP {
 			continue
 		}
 		for _, t := range pr.Transforms {
-			if p, ok := parsePhase1Transform(t); ok {
+			p, ok, err := parsePhase1Transform(t)
+			if err != nil {
+				errs = append(errs, err)
+			}
+			if ok {
 				offers = append(offers, p)
 				transforms = append(transforms, t)
 			}
 		}
 	}
-	return offers, transforms
+	return offers, transforms, errors.Join(errs...)
 }
 
 func samePhase1(a, b Proposal) bool {
@@ -235,8 +265,10 @@ func (o childOffer) String() string {
 	return s
 }
 
-func parsePhase2(sa *isakmp.SA) []childOffer {
-	var out []childOffer
+// parsePhase2 lists the usable offers of an SA payload; refused joins the
+// reasons transforms were refused for absurd lifetimes.
+func parsePhase2(sa *isakmp.SA) (out []childOffer, refused error) {
+	var errs []error
 	for _, pr := range sa.Proposals {
 		if pr.Protocol != isakmp.ProtoESP || len(pr.SPI) != 4 {
 			continue
@@ -256,7 +288,10 @@ func parsePhase2(sa *isakmp.SA) []childOffer {
 				case attr2LifeType:
 					lifeType = v
 				case attr2LifeDur:
-					if lifeType == lifeSeconds {
+					if err := lifeValue(lifeType, v); err != nil {
+						errs = append(errs, fmt.Errorf("phase 2 transform %d: %w", t.Number, err))
+						ok = false
+					} else if lifeType == lifeSeconds {
 						o.Lifetime = time.Duration(v) * time.Second
 					} else if lifeType == lifeKilobyte {
 						o.LifetimeKB = v
@@ -279,7 +314,7 @@ func parsePhase2(sa *isakmp.SA) []childOffer {
 			}
 		}
 	}
-	return out
+	return out, errors.Join(errs...)
 }
 
 func spiBytes(s uint32) []byte { return []byte{byte(s >> 24), byte(s >> 16), byte(s >> 8), byte(s)} }

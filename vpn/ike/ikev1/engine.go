@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/palisade/palisade/vpn/ike/internal/loop"
+	"github.com/palisade/palisade/vpn/ike/internal/ratelog"
 	"github.com/palisade/palisade/vpn/ike/isakmp"
 )
 
@@ -28,6 +29,14 @@ type Config struct {
 	Retransmits    int           // retransmissions before giving up, default 5
 	RetransmitBase time.Duration // first retransmission delay, doubled each time; default 1s
 	RetryAfter     time.Duration // wait before negotiating a failed peer again, default 10s
+	// MaxHalfOpen bounds the responder IKE SAs not yet authenticated, over
+	// all peers (default 1000); MaxHalfOpenPerSource those from one address
+	// (default 5). Main mode message 1 is unauthenticated and anyone can
+	// spoof a peer's address, so each costs state until HalfOpenTimeout
+	// (default 30s) ends it. Names as in ikev2.Config.
+	MaxHalfOpen          int
+	MaxHalfOpenPerSource int
+	HalfOpenTimeout      time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -46,14 +55,26 @@ func (c Config) withDefaults() Config {
 	if c.RetryAfter == 0 {
 		c.RetryAfter = 10 * time.Second
 	}
+	if c.MaxHalfOpen == 0 {
+		c.MaxHalfOpen = 1000
+	}
+	if c.MaxHalfOpenPerSource == 0 {
+		c.MaxHalfOpenPerSource = 5
+	}
+	if c.HalfOpenTimeout == 0 {
+		c.HalfOpenTimeout = 30 * time.Second
+	}
 	return c
 }
 
 // peer is one configured gateway with its tunnels.
 type peer struct {
-	cfg         PeerConfig
-	ike         *IKESA // the established IKE SA, or the first one negotiating
-	pending     *IKESA // a phase 1 rekey negotiating beside ike
+	cfg PeerConfig
+	// ike is the established IKE SA, or the one we initiated while none is.
+	// A responder SA gets here only once it is authenticated: until then it
+	// may be anyone's spoof, and must not keep us from initiating.
+	ike         *IKESA
+	pending     *IKESA // one we initiated beside ike (a phase 1 rekey, or a collision that has not settled)
 	children    []*child
 	nextAttempt time.Time
 }
@@ -65,6 +86,7 @@ type child struct {
 	negotiating bool
 	wanted      bool // establish now (immediately, or after an acquire)
 	rekeyAt     time.Time
+	peerID      string // the IKE identity the installed pair was negotiated with
 }
 
 // Engine runs IKEv1 for every gateway of one local address. Its methods are
@@ -77,7 +99,16 @@ type Engine struct {
 	sas       map[isakmp.Cookie]*IKESA
 	nextIndex uint32
 	cmds      chan func()
-	drops     dropLog
+	// seq orders SA creation and establishment, to tell a collision (both
+	// negotiations ran at once) from a rekey; the clock may not move
+	// between the two.
+	seq uint64
+	// unauth limits the log lines that unauthenticated datagrams can cause.
+	unauth *ratelog.Limiter
+	// halfOpen counts responder SAs not yet authenticated, in all and by
+	// the peer's address.
+	halfOpen       int
+	halfOpenByAddr map[netip.Addr]int
 }
 
 // NewEngine returns an engine sending through tr.
@@ -86,6 +117,7 @@ func NewEngine(cfg Config, env Env, tr Transport) *Engine {
 		cfg: cfg.withDefaults(), env: env, tr: tr,
 		peers: map[string]*peer{}, sas: map[isakmp.Cookie]*IKESA{},
 		nextIndex: 1, cmds: make(chan func()),
+		unauth: ratelog.New(env.Log, env.Now), halfOpenByAddr: map[netip.Addr]int{},
 	}
 }
 
@@ -206,6 +238,11 @@ func (e *Engine) peerByRemote(a netip.Addr) *peer {
 }
 
 // HandleDatagram processes one received datagram.
+//
+// Nothing in a datagram counts before its exchange accepts it: the cleartext
+// cookies are no proof of origin. Only a message that decrypts and whose
+// HASH verifies may move the peer's address or port (NAT-T float) or count
+// as a sign of life for DPD (see authenticated).
 func (e *Engine) HandleDatagram(d Datagram) {
 	b := d.Data
 	if d.Local.Port() == e.cfg.NATTPort {
@@ -230,32 +267,45 @@ func (e *Engine) HandleDatagram(d Datagram) {
 		}
 		return
 	}
-	if !sa.cr.IsZero() && h.ResponderCookie != sa.cr {
-		return
-	}
 	if sa.remote.Addr() != d.Remote.Addr() {
 		return
 	}
-	sa.inBytes += uint64(len(d.Data))
-	sa.inPackets++
-	sa.lastHeard = e.now()
-	if d.Local.Port() == e.cfg.NATTPort && sa.nattVID {
-		sa.local, sa.remote = d.Local, d.Remote // floated; the peer's NAT mapping may change
+	if !sa.cr.IsZero() && h.ResponderCookie != sa.cr {
+		// The initiator repeats message 1 (with no responder cookie) when
+		// our message 2 was lost: answer it again, as we do not retransmit
+		// on our own as responder.
+		if !sa.initiator && sa.state == mmSentSA && h.ResponderCookie.IsZero() && h.Exchange == isakmp.ExchangeMain && sa.lastRecv == digest(b) {
+			e.resend(sa, sa.rt)
+		}
+		return
 	}
-	if sa.cr.IsZero() && h.Exchange == isakmp.ExchangeMain && sa.state == mmSentSA {
-		sa.cr = h.ResponderCookie
-	}
+	accepted := false
 	switch h.Exchange {
 	case isakmp.ExchangeMain:
-		if sa.lastRecv != nil && string(sa.lastRecv) == string(b) {
+		if sa.lastRecv != (msgDigest{}) && sa.lastRecv == digest(b) {
 			e.resend(sa, sa.rt)
 			return
 		}
-		e.handleMain(sa, h, b)
+		accepted = e.handleMain(sa, d, b)
 	case isakmp.ExchangeQuick:
-		e.handleQuick(sa, h, b)
+		accepted = e.handleQuick(sa, d, h, b)
 	case isakmp.ExchangeInformational:
-		e.handleInformational(sa, h, b)
+		accepted = e.handleInformational(sa, d, h, b)
+	}
+	if accepted {
+		sa.progressAt = e.now()
+		sa.inBytes += uint64(len(d.Data))
+		sa.inPackets++
+	}
+}
+
+// authenticated records that a message of sa from d decrypted and passed
+// its HASH: only now may the peer's NAT mapping move, and only now has the
+// peer shown that it is alive.
+func (e *Engine) authenticated(sa *IKESA, d Datagram) {
+	sa.lastHeard = e.now()
+	if d.Local.Port() == e.cfg.NATTPort && sa.nattVID {
+		sa.local, sa.remote = d.Local, d.Remote // floated; the peer's NAT mapping may change
 	}
 }
 
@@ -292,16 +342,31 @@ func (e *Engine) resend(sa *IKESA, rt *retransmitter) {
 
 // fail ends a phase 1 negotiation or SA.
 func (e *Engine) fail(sa *IKESA, msg string, args ...any) {
-	e.env.Log.Warn(msg, append([]any{"gateway", sa.peer.cfg.Name, "remote", sa.remote, "state", sa.state.String()}, args...)...)
+	args = append([]any{"gateway", sa.peer.cfg.Name, "remote", sa.remote, "state", sa.state.String()}, args...)
+	if ike := sa.peer.ike; ike != nil && ike != sa && ike.state == established {
+		// A negotiation beside an established SA (a collision that the
+		// other exchange settled): nothing is lost, nothing to retry.
+		e.env.Log.Debug(msg, args...)
+		sa.state = failed
+		e.dropSA(sa)
+		return
+	}
+	e.env.Log.Warn(msg, args...)
 	sa.state = failed
 	e.dropSA(sa)
 	sa.peer.nextAttempt = e.now().Add(e.cfg.RetryAfter)
 }
 
 func (e *Engine) dropSA(sa *IKESA) {
-	delete(e.sas, sa.ci)
+	if e.sas[sa.ci] == sa {
+		delete(e.sas, sa.ci)
+	}
+	e.notHalfOpen(sa)
+	sa.dh = nil
 	if sa.peer.ike == sa {
-		sa.peer.ike = nil
+		// A negotiation of ours that runs beside it takes over, rather
+		// than a third one starting.
+		sa.peer.ike, sa.peer.pending = sa.peer.pending, nil
 	}
 	if sa.peer.pending == sa {
 		sa.peer.pending = nil
@@ -323,6 +388,13 @@ func (e *Engine) teardownPeer(p *peer, notify bool) {
 			spi := append(append([]byte(nil), sa.ci[:]...), sa.cr[:]...)
 			e.sendInformational(sa, &isakmp.Delete{DOI: isakmp.DOIIPsec, Protocol: isakmp.ProtoISAKMP, SPISize: 16, SPIs: [][]byte{spi}})
 		}
+		if sa.state == established {
+			e.env.Log.Info("IKE SA deleted", "gateway", p.cfg.Name, "remote", sa.remote, slog.Bool("security", true))
+		}
+		sa.state = deleted
+		e.dropSA(sa)
+	}
+	if sa := p.pending; sa != nil {
 		sa.state = deleted
 		e.dropSA(sa)
 	}
@@ -339,6 +411,8 @@ func (e *Engine) removeChild(p *peer, c *child, notify bool) {
 	if err := e.env.Installer.Remove(c.installed); err != nil {
 		e.env.Log.Error("removing IPsec SA", "tunnel", c.cfg.Name, "err", err)
 	}
+	e.env.Log.Info("IPsec SA deleted", "gateway", p.cfg.Name, "tunnel", c.cfg.Name,
+		"spi_in", fmt.Sprintf("%08x", c.installed.SPIIn), "spi_out", fmt.Sprintf("%08x", c.installed.SPIOut), slog.Bool("security", true))
 	if p.ike != nil {
 		p.ike.childrenDeleted++
 	}
@@ -348,16 +422,30 @@ func (e *Engine) removeChild(p *peer, c *child, notify bool) {
 // Tick runs the timers: retransmissions, DPD, rekeys and negotiations due.
 func (e *Engine) Tick() {
 	now := e.now()
+	e.unauth.Flush()
 	for _, sa := range e.sas {
+		if sa.halfOpen && now.Sub(sa.progressAt) >= e.cfg.HalfOpenTimeout {
+			// Quietly: a spoofed message 1 is the usual cause, and the
+			// peer, if it was real, has its own timeout to report.
+			e.env.Log.Debug("dropping half-open IKE SA", "gateway", sa.peer.cfg.Name, "remote", sa.remote, "state", sa.state.String())
+			sa.state = failed
+			e.dropSA(sa)
+			continue
+		}
 		if sa.rt != nil && sa.rt.what != "" && sa.state != established && !now.Before(sa.rt.retryAt) {
 			if !e.retransmit(sa, sa.rt) {
+				var args []any
+				if sa.peerSaid != "" {
+					args = append(args, "peer_said", sa.peerSaid)
+				}
 				e.fail(sa, fmt.Sprintf("IKE negotiation with %v timed out after %d retransmissions waiting for an answer to %s",
-					sa.remote.Addr(), sa.rt.retries, sa.rt.what))
+					sa.remote.Addr(), sa.rt.retries, sa.rt.what), args...)
 				continue
 			}
 		}
 		for mid, ex := range sa.exchanges {
 			if ex.state == qmDone {
+				// sa.seen keeps the message ID, so a replay stays refused.
 				if now.Sub(ex.done) > time.Minute {
 					delete(sa.exchanges, mid)
 				}
@@ -399,7 +487,7 @@ func (e *Engine) tickPeer(p *peer, now time.Time) {
 	for _, c := range p.children {
 		// The hard lifetime ran out (the kernel removes its states too).
 		if c.installed != nil && c.installed.Lifetime > 0 && !now.Before(c.installed.Established.Add(c.installed.Lifetime)) {
-			e.env.Log.Info("IPsec SA lifetime expired", "gateway", p.cfg.Name, "tunnel", c.cfg.Name)
+			e.env.Log.Info("IPsec SA lifetime expired", "gateway", p.cfg.Name, "tunnel", c.cfg.Name, slog.Bool("security", true))
 			e.removeChild(p, c, true)
 			c.wanted = c.wanted || c.cfg.Immediately
 		}
@@ -423,7 +511,7 @@ func (e *Engine) tickPeer(p *peer, now time.Time) {
 	if !sa.expires.IsZero() {
 		if now.After(sa.expires) {
 			// The IPsec SAs live on; a new IKE SA comes when one is needed.
-			e.env.Log.Info("IKE SA lifetime expired", "gateway", p.cfg.Name)
+			e.env.Log.Info("IKE SA lifetime expired", "gateway", p.cfg.Name, slog.Bool("security", true))
 			spi := append(append([]byte(nil), sa.ci[:]...), sa.cr[:]...)
 			e.sendInformational(sa, &isakmp.Delete{DOI: isakmp.DOIIPsec, Protocol: isakmp.ProtoISAKMP, SPISize: 16, SPIs: [][]byte{spi}})
 			sa.state = deleted
@@ -467,7 +555,7 @@ func (e *Engine) Expired(spi uint32, hard bool) {
 				continue
 			}
 			if hard {
-				e.env.Log.Info("IPsec SA reached its hard lifetime", "gateway", p.cfg.Name, "tunnel", c.cfg.Name)
+				e.env.Log.Info("IPsec SA reached its hard lifetime", "gateway", p.cfg.Name, "tunnel", c.cfg.Name, slog.Bool("security", true))
 				e.removeChild(p, c, true)
 				c.wanted = c.wanted || c.cfg.Immediately
 			} else {

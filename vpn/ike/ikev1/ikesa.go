@@ -1,8 +1,9 @@
 package ikev1
 
 import (
-	"bytes"
 	"crypto/cipher"
+	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/binary"
 	"fmt"
 	"net/netip"
@@ -106,9 +107,23 @@ type IKESA struct {
 	dpdOutstanding int
 	dpdSentAt      time.Time
 
+	// halfOpen marks a responder SA not yet authenticated: it counts
+	// against Config.MaxHalfOpen and ends after HalfOpenTimeout.
+	halfOpen bool
+	// progressAt is when the exchange last took a message: a half-open SA
+	// ends HalfOpenTimeout after it, however slow the peer's retransmissions.
+	progressAt time.Time
+	// peerSaid is the last unprotected notify the peer (or anyone with the
+	// cookies) sent during phase 1: not proof enough to end the exchange,
+	// but the likely reason when it times out.
+	peerSaid string
+	// createdSeq and establishedSeq are Engine.seq at those events.
+	createdSeq, establishedSeq uint64
+
 	rt        *retransmitter
-	lastRecv  []byte
+	lastRecv  msgDigest // of the last message accepted, to spot retransmissions
 	exchanges map[uint32]*exchange
+	seen      midSet // message IDs of authenticated phase 2 messages, to refuse replays
 
 	inBytes, outBytes, inPackets, outPackets uint64
 	childrenCreated, childrenDeleted         int
@@ -129,7 +144,7 @@ type exchange struct {
 	spiOut    uint32
 	offer     childOffer
 	rt        *retransmitter
-	lastRecv  []byte
+	lastRecv  msgDigest
 	done      time.Time
 	rekeyOf   *ChildSA
 }
@@ -162,10 +177,10 @@ func (sa *IKESA) checkNATD(ps []isakmp.Payload) {
 	}
 	me := natdHash(sa.prop.Hash, sa.ci, sa.cr, sa.local)
 	them := natdHash(sa.prop.Hash, sa.ci, sa.cr, sa.remote)
-	localOK := bytes.Equal(ds[0].Hash, me)
+	localOK := hashEqual(ds[0].Hash, me)
 	remoteOK := false
 	for _, d := range ds[1:] {
-		remoteOK = remoteOK || bytes.Equal(d.Hash, them)
+		remoteOK = remoteOK || hashEqual(d.Hash, them)
 	}
 	sa.natDetected = !localOK || !remoteOK
 	sa.behindNAT = !localOK
@@ -174,9 +189,13 @@ func (sa *IKESA) checkNATD(ps []isakmp.Payload) {
 // deriveKeys runs the phase 1 key schedule once both nonces and KEs are known.
 func (sa *IKESA) deriveKeys(peerPublic []byte) error {
 	secret, err := sa.dh.SharedSecret(peerPublic)
+	// The private key has done its work: an SA that lives for hours need
+	// not keep what would decrypt its recorded exchange.
+	sa.dh = nil
 	if err != nil {
 		return err
 	}
+	defer clear(secret)
 	sa.keys = ikecrypto.DerivePhase1(ikecrypto.Phase1Input{
 		Hash: sa.prop.Hash, Cipher: sa.prop.Cipher, PSK: sa.peer.cfg.PSK,
 		Ni: sa.ni, Nr: sa.nr, SharedSecret: secret, PublicI: sa.gxi, PublicR: sa.gxr,
@@ -188,6 +207,52 @@ func (sa *IKESA) deriveKeys(peerPublic []byte) error {
 	}
 	sa.iv = sa.keys.IV
 	return nil
+}
+
+// msgDigest identifies a received message without keeping it: a half-open
+// SA must not hold the datagram (up to 64 KiB) only to spot a repeat.
+type msgDigest [sha256.Size]byte
+
+func digest(b []byte) msgDigest { return sha256.Sum256(b) }
+
+// hashEqual compares a received HASH or MAC with the expected one in
+// constant time, so the time taken does not tell how many bytes matched.
+func hashEqual(got, want []byte) bool {
+	return len(want) > 0 && subtle.ConstantTimeCompare(got, want) == 1
+}
+
+// midSet remembers the last maxSeenMIDs message IDs of an IKE SA. Only
+// authenticated messages enter it, so an attacker cannot push the peer's
+// entries out; the peer would need that many exchanges within one IKE SA
+// before an old one could be replayed.
+type midSet struct {
+	ids  map[uint32]struct{}
+	ring []uint32
+	next int
+}
+
+const maxSeenMIDs = 1024
+
+func (s *midSet) has(mid uint32) bool {
+	_, ok := s.ids[mid]
+	return ok
+}
+
+func (s *midSet) add(mid uint32) {
+	if s.has(mid) {
+		return
+	}
+	if s.ids == nil {
+		s.ids = map[uint32]struct{}{}
+	}
+	if len(s.ring) < maxSeenMIDs {
+		s.ring = append(s.ring, mid)
+	} else {
+		delete(s.ids, s.ring[s.next])
+		s.ring[s.next] = mid
+		s.next = (s.next + 1) % maxSeenMIDs
+	}
+	s.ids[mid] = struct{}{}
 }
 
 func (sa *IKESA) header(ex isakmp.ExchangeType, mid uint32) isakmp.Header {

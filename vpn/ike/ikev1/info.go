@@ -1,8 +1,8 @@
 package ikev1
 
 import (
-	"bytes"
 	"encoding/binary"
+	"log/slog"
 	"fmt"
 	"time"
 
@@ -26,20 +26,30 @@ func (e *Engine) sendInformational(sa *IKESA, p isakmp.Payload) {
 	e.send(sa, msg, nil, "")
 }
 
-func (e *Engine) handleInformational(sa *IKESA, h isakmp.Header, b []byte) {
+// handleInformational runs an informational message; it reports whether
+// it was accepted (authenticated and not a replay).
+func (e *Engine) handleInformational(sa *IKESA, d Datagram, h isakmp.Header, b []byte) bool {
 	if h.Flags&isakmp.FlagEncryption == 0 {
 		e.plainInformational(sa, b)
-		return
+		return false
 	}
 	if sa.state != established {
-		return
+		return false
 	}
 	iv := ikecrypto.PhaseIV(sa.prop.Hash, sa.iv, h.MessageID)
 	m, hash, rest, _, err := decryptPhase2(sa, b, iv)
-	if err != nil || !bytes.Equal(hash, ikecrypto.QuickHash1(sa.prop.Hash, sa.keys.SKEYID_a, h.MessageID, rest)) {
-		e.logDrop("dropping informational that fails its HASH", "gateway", sa.peer.cfg.Name, "err", err)
-		return
+	if err != nil || !hashEqual(hash, ikecrypto.QuickHash1(sa.prop.Hash, sa.keys.SKEYID_a, h.MessageID, rest)) {
+		e.unauth.Info("dropping informational that fails its HASH", "gateway", sa.peer.cfg.Name, "err", err)
+		return false
 	}
+	if sa.seen.has(h.MessageID) {
+		// A recorded R-U-THERE or its ACK, sent again, would otherwise
+		// keep a dead peer alive for DPD.
+		e.unauth.Info("dropping replayed informational", "gateway", sa.peer.cfg.Name, "message_id", fmt.Sprintf("%08x", h.MessageID))
+		return false
+	}
+	sa.seen.add(h.MessageID)
+	e.authenticated(sa, d)
 	for _, p := range m.Payloads[1:] {
 		switch p := p.(type) {
 		case *isakmp.Notification:
@@ -48,10 +58,13 @@ func (e *Engine) handleInformational(sa *IKESA, h isakmp.Header, b []byte) {
 			e.handleDelete(sa, p)
 		}
 	}
+	return true
 }
 
 // plainInformational handles the unprotected notifies a peer sends before
-// phase 1 completes: they end the negotiation with the reason in the log.
+// phase 1 completes. Anyone who saw the cookies can send one, so they do
+// not end the negotiation: the reason is logged (rate-limited) and kept for
+// the timeout's log line, when the real peer stops answering.
 func (e *Engine) plainInformational(sa *IKESA, b []byte) {
 	if sa.state == established {
 		return // after phase 1 only protected messages count
@@ -61,18 +74,19 @@ func (e *Engine) plainInformational(sa *IKESA, b []byte) {
 		return
 	}
 	for _, n := range isakmp.FindAll[*isakmp.Notification](m.Payloads) {
+		args := []any{"gateway", sa.peer.cfg.Name, "remote", sa.remote}
 		switch n.Notify {
 		case isakmp.NotifyNoProposalChosen:
-			e.fail(sa, "peer rejected our phase 1 proposals: NO-PROPOSAL-CHOSEN", "our_proposals", joinStrings(sa.peer.cfg.Proposals))
-			return
+			sa.peerSaid = "NO-PROPOSAL-CHOSEN"
+			e.unauth.Warn("peer rejected our phase 1 proposals: NO-PROPOSAL-CHOSEN", append(args, "our_proposals", joinStrings(sa.peer.cfg.Proposals))...)
 		case isakmp.NotifyAuthenticationFailed:
-			e.fail(sa, "peer reported AUTHENTICATION-FAILED: pre-shared key mismatch")
-			return
+			sa.peerSaid = "AUTHENTICATION-FAILED: pre-shared key mismatch"
+			e.unauth.Warn("peer reported AUTHENTICATION-FAILED: pre-shared key mismatch", args...)
 		case isakmp.NotifyInvalidIDInformation:
-			e.fail(sa, "peer reported INVALID-ID-INFORMATION: it does not accept our IKE identity", "local_id", e.localID(sa).String())
-			return
+			sa.peerSaid = "INVALID-ID-INFORMATION"
+			e.unauth.Warn("peer reported INVALID-ID-INFORMATION: it does not accept our IKE identity", append(args, "local_id", e.localID(sa).String())...)
 		default:
-			e.env.Log.Info("peer sent a notify during phase 1", "gateway", sa.peer.cfg.Name, "notify", n.Notify.String())
+			e.unauth.Info("peer sent a notify during phase 1", append(args, "notify", n.Notify.String())...)
 		}
 	}
 }
@@ -109,7 +123,7 @@ func (e *Engine) handleDelete(sa *IKESA, d *isakmp.Delete) {
 	switch d.Protocol {
 	case isakmp.ProtoISAKMP:
 		// IPsec SAs have their own deletes; a rekeyed phase 1 keeps them.
-		e.env.Log.Info("peer deleted the IKE SA", "gateway", p.cfg.Name)
+		e.env.Log.Info("peer deleted the IKE SA", "gateway", p.cfg.Name, "remote", sa.remote, slog.Bool("security", true))
 		sa.state = deleted
 		e.dropSA(sa)
 	case isakmp.ProtoESP:
@@ -120,7 +134,7 @@ func (e *Engine) handleDelete(sa *IKESA, d *isakmp.Delete) {
 			v := spiFrom(spi)
 			for _, c := range p.children {
 				if c.installed != nil && c.installed.SPIOut == v {
-					e.env.Log.Info("peer deleted the IPsec SA", "gateway", p.cfg.Name, "tunnel", c.cfg.Name, "spi", fmt.Sprintf("%08x", v))
+					e.env.Log.Info("peer deleted the IPsec SA", "gateway", p.cfg.Name, "tunnel", c.cfg.Name, "spi", fmt.Sprintf("%08x", v), slog.Bool("security", true))
 					e.removeChild(p, c, false)
 					c.wanted = c.cfg.Immediately
 				}
@@ -147,7 +161,8 @@ func (e *Engine) tickDPD(sa *IKESA, now time.Time) {
 		return
 	}
 	if sa.dpdOutstanding >= threshold {
-		e.env.Log.Warn(fmt.Sprintf("peer %v is dead: %d R-U-THERE unanswered", sa.remote.Addr(), sa.dpdOutstanding), "gateway", cfg.Name)
+		e.env.Log.Warn(fmt.Sprintf("peer %v is dead: %d R-U-THERE unanswered", sa.remote.Addr(), sa.dpdOutstanding), "gateway", cfg.Name,
+			slog.Bool("security", true))
 		p := sa.peer
 		for _, c := range p.children {
 			e.removeChild(p, c, false)

@@ -3,7 +3,9 @@ package ikev1
 import (
 	"bytes"
 	"fmt"
+	"log/slog"
 	"net/netip"
+	"time"
 
 	"github.com/palisade/palisade/vpn/ike/ikecrypto"
 	"github.com/palisade/palisade/vpn/ike/isakmp"
@@ -14,12 +16,26 @@ func vendorIDs() []isakmp.Payload {
 }
 
 func (e *Engine) newSA(p *peer, initiator bool, local, remote netip.AddrPort) *IKESA {
+	e.seq++
 	sa := &IKESA{
 		peer: p, index: e.nextIndex, initiator: initiator, local: local, remote: remote,
-		created: e.now(), lastHeard: e.now(), exchanges: map[uint32]*exchange{},
+		created: e.now(), lastHeard: e.now(), progressAt: e.now(), exchanges: map[uint32]*exchange{}, createdSeq: e.seq,
 	}
 	e.nextIndex++
 	return sa
+}
+
+// notHalfOpen takes sa out of the half-open counts (it authenticated or ended).
+func (e *Engine) notHalfOpen(sa *IKESA) {
+	if !sa.halfOpen {
+		return
+	}
+	sa.halfOpen = false
+	e.halfOpen--
+	a := sa.remote.Addr()
+	if e.halfOpenByAddr[a]--; e.halfOpenByAddr[a] <= 0 {
+		delete(e.halfOpenByAddr, a)
+	}
 }
 
 func (e *Engine) noteVIDs(sa *IKESA, ps []isakmp.Payload) {
@@ -48,50 +64,62 @@ func (e *Engine) initiateMain(p *peer) {
 	e.send(sa, m.Encode(), &sa.rt, "main mode message 1 (SA)")
 }
 
+// maxSABody bounds the SA payload a half-open SA keeps for HASH_I. Real
+// offers are a few hundred bytes; a spoofer could otherwise make each of
+// MaxHalfOpen SAs hold 64 KiB.
+const maxSABody = 4096
+
 // respondMM1 answers a new main mode: choose a proposal, or say why not.
+//
+// Message 1 is unauthenticated and its source may be spoofed, so it may
+// only cost bounded state (Config.MaxHalfOpen) and one reply: it never
+// touches another SA, in particular not a negotiation of ours with the
+// same peer (both go on; the one that authenticates wins, see establish).
+// Its log lines go through e.unauth.
 func (e *Engine) respondMM1(d Datagram, b []byte) {
-	m, err := isakmp.Decode(b)
-	if err != nil {
-		e.logDrop("dropping malformed main mode message 1", "from", d.Remote, "err", err)
-		return
-	}
 	p := e.peerByRemote(d.Remote.Addr())
 	if p == nil {
-		e.env.Log.Info("main mode from an unknown peer", "from", d.Remote)
+		e.unauth.Info("main mode from an unknown peer", "from", d.Remote)
+		return
+	}
+	m, err := isakmp.Decode(b)
+	if err != nil {
+		e.unauth.Info("dropping malformed main mode message 1", "from", d.Remote, "err", err)
 		return
 	}
 	sai := isakmp.Find[*isakmp.SA](m.Payloads)
-	if sai == nil {
-		e.env.Log.Info("main mode message 1 without SA payload", "from", d.Remote)
+	if sai == nil || len(sai.Proposals) == 0 {
+		e.unauth.Info("main mode message 1 without SA payload", "from", d.Remote)
 		return
 	}
-	// Both sides started at once: the negotiation with the lower initiator
-	// cookie wins on both sides, so exactly one survives.
-	for _, mine := range []*IKESA{p.ike, p.pending} {
-		if mine == nil || !mine.initiator || mine.state == established {
-			continue
-		}
-		if bytes.Compare(mine.ci[:], m.Header.InitiatorCookie[:]) < 0 {
-			e.env.Log.Debug("main mode collision: keeping ours", "gateway", p.cfg.Name)
-			return
-		}
-		e.env.Log.Debug("main mode collision: answering the peer's", "gateway", p.cfg.Name)
-		e.dropSA(mine)
+	if e.halfOpen >= e.cfg.MaxHalfOpen {
+		e.unauth.Warn("dropping main mode message 1: too many half-open IKE SAs", "from", d.Remote, "limit", e.cfg.MaxHalfOpen)
+		return
+	}
+	if e.halfOpenByAddr[d.Remote.Addr()] >= e.cfg.MaxHalfOpenPerSource {
+		e.unauth.Warn("dropping main mode message 1: too many half-open IKE SAs from one address", "from", d.Remote, "limit", e.cfg.MaxHalfOpenPerSource)
+		return
+	}
+	saiB := sai.Body()
+	if len(saiB) > maxSABody {
+		e.unauth.Info("dropping main mode message 1: SA payload too large", "from", d.Remote, "bytes", len(saiB), "limit", maxSABody)
+		return
 	}
 	sa := e.newSA(p, false, d.Local, d.Remote)
 	sa.ci = m.Header.InitiatorCookie
 	copy(sa.cr[:], e.random(8))
 	e.noteVIDs(sa, m.Payloads)
-	offers, transforms := phase1Offers(sai)
+	offers, transforms, refused := phase1Offers(sai)
+	if refused != nil {
+		e.unauth.Warn("refusing phase 1 transforms with an absurd lifetime", "gateway", p.cfg.Name, "remote", d.Remote, "err", refused)
+	}
 	chosen := -1
 	for i, o := range offers {
 		for _, ours := range p.cfg.Proposals {
 			if samePhase1(o, ours) {
 				chosen = i
 				sa.prop = o
-				if ours.Lifetime < o.Lifetime || o.Lifetime == 0 {
-					sa.prop.Lifetime = ours.Lifetime
-				}
+				sa.prop.Lifetime = minLifetime(ours.Lifetime, o.Lifetime)
 				break
 			}
 		}
@@ -100,23 +128,33 @@ func (e *Engine) respondMM1(d Datagram, b []byte) {
 		}
 	}
 	if chosen < 0 {
-		e.env.Log.Warn("IKE phase 1 proposal mismatch: no proposal chosen",
+		e.unauth.Warn("IKE phase 1 proposal mismatch: no proposal chosen",
 			"gateway", p.cfg.Name, "remote", d.Remote, "peer_proposals", joinStrings(offers), "our_proposals", joinStrings(p.cfg.Proposals))
 		e.sendPlainNotify(sa, isakmp.NotifyNoProposalChosen)
 		return
 	}
-	sa.saiB = sai.Body()
+	sa.saiB = saiB
 	e.sas[sa.ci] = sa
-	if p.ike == nil {
-		p.ike = sa
-	}
+	sa.halfOpen = true
+	e.halfOpen++
+	e.halfOpenByAddr[d.Remote.Addr()]++
 	reply := &isakmp.SA{DOI: isakmp.DOIIPsec, Situation: isakmp.SituationIdentityOnly, Proposals: []isakmp.Proposal{{
 		Number: sai.Proposals[0].Number, Protocol: isakmp.ProtoISAKMP, Transforms: []isakmp.Transform{transforms[chosen]},
 	}}}
 	out := &isakmp.Message{Header: sa.header(isakmp.ExchangeMain, 0), Payloads: append([]isakmp.Payload{reply}, vendorIDs()...)}
-	sa.lastRecv = b
+	sa.lastRecv = digest(b)
 	sa.state = mmSentSA
-	e.send(sa, out.Encode(), &sa.rt, "main mode message 2 (SA)")
+	// No retransmission timer: we answer each retransmission of message 1
+	// instead, so that a spoofed source gets no more than it sent.
+	e.send(sa, out.Encode(), &sa.rt, "")
+}
+
+// minLifetime is the shorter of two lifetimes, zero meaning none proposed.
+func minLifetime(ours, theirs time.Duration) time.Duration {
+	if theirs <= 0 || (ours > 0 && ours < theirs) {
+		return ours
+	}
+	return theirs
 }
 
 // sendPlainNotify sends an unencrypted informational notify, as phase 1
@@ -129,48 +167,72 @@ func (e *Engine) sendPlainNotify(sa *IKESA, t isakmp.NotifyType) {
 	e.send(sa, m.Encode(), nil, "")
 }
 
-func (e *Engine) handleMain(sa *IKESA, h isakmp.Header, b []byte) {
+// handleMain runs a main mode message through sa's state machine; it
+// reports whether the message was accepted.
+func (e *Engine) handleMain(sa *IKESA, d Datagram, b []byte) bool {
 	switch {
 	case sa.initiator && sa.state == mmSentSA:
-		e.initiatorMM2(sa, b)
+		return e.initiatorMM2(sa, b)
 	case !sa.initiator && sa.state == mmSentSA:
-		e.responderMM3(sa, b)
+		return e.responderMM3(sa, b)
 	case sa.initiator && sa.state == mmSentKE:
-		e.initiatorMM4(sa, b)
+		return e.initiatorMM4(sa, b)
 	case !sa.initiator && sa.state == mmSentKE:
-		e.responderMM5(sa, b)
+		return e.responderMM5(sa, d, b)
 	case sa.initiator && sa.state == mmSentID:
-		e.initiatorMM6(sa, b)
+		return e.initiatorMM6(sa, d, b)
 	}
+	return false
 }
 
-func (e *Engine) initiatorMM2(sa *IKESA, b []byte) {
+// Nonce lengths RFC 2409 5 allows.
+const (
+	minNonce = 8
+	maxNonce = 256
+)
+
+func checkNonce(n []byte) error {
+	if len(n) < minNonce || len(n) > maxNonce {
+		return fmt.Errorf("nonce of %d bytes, want %d to %d (RFC 2409 5)", len(n), minNonce, maxNonce)
+	}
+	return nil
+}
+
+func (e *Engine) initiatorMM2(sa *IKESA, b []byte) bool {
 	m, err := isakmp.Decode(b)
 	if err != nil {
-		e.logDrop("dropping malformed main mode message 2", "gateway", sa.peer.cfg.Name, "err", err)
-		return
+		e.unauth.Info("dropping malformed main mode message 2", "gateway", sa.peer.cfg.Name, "err", err)
+		return false
 	}
 	sar := isakmp.Find[*isakmp.SA](m.Payloads)
 	if sar == nil {
-		return
+		return false
 	}
-	offers, _ := phase1Offers(sar)
+	offers, _, refused := phase1Offers(sar)
 	ok := false
 	for _, ours := range sa.peer.cfg.Proposals {
 		if len(offers) == 1 && samePhase1(offers[0], ours) {
 			sa.prop, ok = ours, true
+			sa.prop.Lifetime = minLifetime(ours.Lifetime, offers[0].Lifetime)
 			break
 		}
 	}
 	if !ok {
-		e.fail(sa, "peer chose a phase 1 proposal we did not offer", "chosen", joinStrings(offers))
-		return
+		// Unauthenticated: log it and wait for the real answer; if none
+		// comes the exchange times out with this as the reason.
+		sa.peerSaid = "chose a phase 1 proposal we did not offer: " + joinStrings(offers)
+		if refused != nil {
+			sa.peerSaid += fmt.Sprintf(" (%v)", refused)
+		}
+		e.unauth.Warn("peer chose a phase 1 proposal we did not offer", "gateway", sa.peer.cfg.Name, "chosen", joinStrings(offers), "refused", fmt.Sprint(refused))
+		return false
 	}
+	sa.cr = m.Header.ResponderCookie
 	e.noteVIDs(sa, m.Payloads)
-	sa.lastRecv = b
+	sa.lastRecv = digest(b)
 	if err := e.makeKE(sa); err != nil {
 		e.fail(sa, "generating DH key", "err", err)
-		return
+		return true
 	}
 	sa.gxi, sa.ni = sa.dh.Public(), e.random(32)
 	ps := []isakmp.Payload{&isakmp.KeyExchange{Data: sa.gxi}, &isakmp.Nonce{Data: sa.ni}}
@@ -180,6 +242,7 @@ func (e *Engine) initiatorMM2(sa *IKESA, b []byte) {
 	out := &isakmp.Message{Header: sa.header(isakmp.ExchangeMain, 0), Payloads: ps}
 	sa.state = mmSentKE
 	e.send(sa, out.Encode(), &sa.rt, "main mode message 3 (KE)")
+	return true
 }
 
 func (e *Engine) makeKE(sa *IKESA) error {
@@ -188,26 +251,32 @@ func (e *Engine) makeKE(sa *IKESA) error {
 	return err
 }
 
-func (e *Engine) responderMM3(sa *IKESA, b []byte) {
+func (e *Engine) responderMM3(sa *IKESA, b []byte) bool {
 	m, err := isakmp.Decode(b)
 	if err != nil {
-		e.logDrop("dropping malformed main mode message 3", "gateway", sa.peer.cfg.Name, "err", err)
-		return
+		e.unauth.Info("dropping malformed main mode message 3", "gateway", sa.peer.cfg.Name, "err", err)
+		return false
 	}
 	ke, n := isakmp.Find[*isakmp.KeyExchange](m.Payloads), isakmp.Find[*isakmp.Nonce](m.Payloads)
 	if ke == nil || n == nil {
-		e.env.Log.Info("main mode message 3 without KE or nonce", "gateway", sa.peer.cfg.Name)
-		return
+		e.unauth.Info("main mode message 3 without KE or nonce", "gateway", sa.peer.cfg.Name)
+		return false
+	}
+	if err := checkNonce(n.Data); err != nil {
+		e.unauth.Warn("dropping main mode message 3 with a bad nonce", "gateway", sa.peer.cfg.Name, "err", err)
+		return false
 	}
 	if err := e.makeKE(sa); err != nil {
 		e.fail(sa, "generating DH key", "err", err)
-		return
+		return true
 	}
+	gxr := sa.dh.Public()
 	sa.gxi, sa.ni = ke.Data, n.Data
-	sa.gxr, sa.nr = sa.dh.Public(), e.random(32)
+	sa.gxr, sa.nr = gxr, e.random(32)
 	if err := sa.deriveKeys(sa.gxi); err != nil {
-		e.fail(sa, "phase 1 key exchange failed", "err", err)
-		return
+		e.unauth.Warn("dropping main mode message 3: phase 1 key exchange failed", "gateway", sa.peer.cfg.Name, "err", err)
+		sa.gxi, sa.ni, sa.gxr, sa.nr = nil, nil, nil, nil
+		return false
 	}
 	if sa.nattVID {
 		sa.checkNATD(m.Payloads)
@@ -217,9 +286,11 @@ func (e *Engine) responderMM3(sa *IKESA, b []byte) {
 		ps = append(ps, sa.natdPayloads()...)
 	}
 	out := &isakmp.Message{Header: sa.header(isakmp.ExchangeMain, 0), Payloads: ps}
-	sa.lastRecv = b
+	sa.lastRecv = digest(b)
 	sa.state = mmSentKE
-	e.send(sa, out.Encode(), &sa.rt, "main mode message 4 (KE)")
+	// As for message 2: no timer, the initiator's retransmission asks again.
+	e.send(sa, out.Encode(), &sa.rt, "")
+	return true
 }
 
 func (e *Engine) localID(sa *IKESA) *isakmp.Identification {
@@ -239,20 +310,28 @@ func checkPeerID(p *peer, id *isakmp.Identification) error {
 	return fmt.Errorf("peer identity %v does not match the configured remote identity %v", id, want)
 }
 
-func (e *Engine) initiatorMM4(sa *IKESA, b []byte) {
+func (e *Engine) initiatorMM4(sa *IKESA, b []byte) bool {
 	m, err := isakmp.Decode(b)
 	if err != nil {
-		e.logDrop("dropping malformed main mode message 4", "gateway", sa.peer.cfg.Name, "err", err)
-		return
+		e.unauth.Info("dropping malformed main mode message 4", "gateway", sa.peer.cfg.Name, "err", err)
+		return false
 	}
 	ke, n := isakmp.Find[*isakmp.KeyExchange](m.Payloads), isakmp.Find[*isakmp.Nonce](m.Payloads)
 	if ke == nil || n == nil {
-		return
+		return false
 	}
+	if err := checkNonce(n.Data); err != nil {
+		e.unauth.Warn("dropping main mode message 4 with a bad nonce", "gateway", sa.peer.cfg.Name, "err", err)
+		return false
+	}
+	dh := sa.dh
 	sa.gxr, sa.nr = ke.Data, n.Data
 	if err := sa.deriveKeys(sa.gxr); err != nil {
-		e.fail(sa, "phase 1 key exchange failed", "err", err)
-		return
+		// A forged message 4 must not end the exchange: keep the key for
+		// the real one.
+		sa.dh, sa.gxr, sa.nr = dh, nil, nil
+		e.unauth.Warn("dropping main mode message 4: phase 1 key exchange failed", "gateway", sa.peer.cfg.Name, "err", err)
+		return false
 	}
 	if sa.nattVID {
 		sa.checkNATD(m.Payloads)
@@ -262,7 +341,7 @@ func (e *Engine) initiatorMM4(sa *IKESA, b []byte) {
 		sa.local = netip.AddrPortFrom(sa.local.Addr(), e.cfg.NATTPort)
 		sa.remote = netip.AddrPortFrom(sa.remote.Addr(), e.cfg.NATTPort)
 	}
-	sa.lastRecv = b
+	sa.lastRecv = digest(b)
 	id := e.localID(sa)
 	hash := ikecrypto.HashI(sa.prop.Hash, sa.keys.SKEYID, sa.gxi, sa.gxr, sa.ci[:], sa.cr[:], sa.saiB, id.Body())
 	ps := []isakmp.Payload{id, &isakmp.Hash{Data: hash}}
@@ -276,14 +355,15 @@ func (e *Engine) initiatorMM4(sa *IKESA, b []byte) {
 	msg, iv, err := isakmp.Encrypt(out, sa.block, sa.iv)
 	if err != nil {
 		e.fail(sa, "encrypting main mode message 5", "err", err)
-		return
+		return true
 	}
 	sa.iv = iv
 	sa.state = mmSentID
 	e.send(sa, msg, &sa.rt, "main mode message 5 (ID, HASH_I)")
+	return true
 }
 
-func (e *Engine) responderMM5(sa *IKESA, b []byte) {
+func (e *Engine) responderMM5(sa *IKESA, d Datagram, b []byte) bool {
 	m, _, iv, err := isakmp.Decrypt(b, sa.block, sa.iv)
 	var id *isakmp.Identification
 	var hash *isakmp.Hash
@@ -291,109 +371,161 @@ func (e *Engine) responderMM5(sa *IKESA, b []byte) {
 		id, hash = isakmp.Find[*isakmp.Identification](m.Payloads), isakmp.Find[*isakmp.Hash](m.Payloads)
 	}
 	if err != nil || id == nil || hash == nil ||
-		!bytes.Equal(hash.Data, ikecrypto.HashI(sa.prop.Hash, sa.keys.SKEYID, sa.gxi, sa.gxr, sa.ci[:], sa.cr[:], sa.saiB, id.Body())) {
+		!hashEqual(hash.Data, ikecrypto.HashI(sa.prop.Hash, sa.keys.SKEYID, sa.gxi, sa.gxr, sa.ci[:], sa.cr[:], sa.saiB, id.Body())) {
 		detail := "HASH_I does not match"
 		if err != nil || id == nil || hash == nil {
 			detail = fmt.Sprintf("message 5 does not decrypt to ID and HASH payloads (%v)", err)
 		}
+		// Anyone who saw the cookies can send this, so it does not end
+		// the exchange: the SA ages out unless the real message 5 comes.
 		e.sendPlainNotify(sa, isakmp.NotifyAuthenticationFailed)
-		e.fail(sa, "IKE phase 1 authentication failed: pre-shared key mismatch", "detail", detail)
-		return
+		e.unauth.Warn("IKE phase 1 authentication failed: pre-shared key mismatch", "gateway", sa.peer.cfg.Name, "remote", sa.remote, "detail", detail)
+		return false
 	}
+	e.authenticated(sa, d)
 	if err := checkPeerID(sa.peer, id); err != nil {
 		e.sendPlainNotify(sa, isakmp.NotifyInvalidIDInformation)
 		e.fail(sa, "IKE phase 1 identity mismatch", "err", err)
-		return
+		return true
 	}
 	sa.iv = iv
 	sa.peerID = id.String()
 	if sa.natt() {
 		sa.local = netip.AddrPortFrom(sa.local.Addr(), e.cfg.NATTPort)
 	}
+	initialContact := false
 	for _, n := range isakmp.FindAll[*isakmp.Notification](m.Payloads) {
-		if n.Notify == isakmp.NotifyInitialContact {
-			e.initialContact(sa)
-		}
+		initialContact = initialContact || n.Notify == isakmp.NotifyInitialContact
 	}
-	sa.lastRecv = b
+	sa.lastRecv = digest(b)
 	myID := e.localID(sa)
 	hr := ikecrypto.HashR(sa.prop.Hash, sa.keys.SKEYID, sa.gxi, sa.gxr, sa.ci[:], sa.cr[:], sa.saiB, myID.Body())
 	out := &isakmp.Message{Header: sa.header(isakmp.ExchangeMain, 0), Payloads: []isakmp.Payload{myID, &isakmp.Hash{Data: hr}}}
 	msg, iv, err := isakmp.Encrypt(out, sa.block, sa.iv)
 	if err != nil {
 		e.fail(sa, "encrypting main mode message 6", "err", err)
-		return
+		return true
 	}
 	sa.iv = iv
 	e.send(sa, msg, &sa.rt, "")
-	e.establish(sa)
+	if e.establish(sa) && initialContact {
+		e.initialContact(sa)
+	}
+	return true
 }
 
-// initialContact drops older SAs of the peer: it has rebooted.
+// initialContact handles the peer's INITIAL-CONTACT: it has rebooted and
+// holds none of the SAs it had with us. sa is the authenticated SA that
+// carried it. Only SAs of the same identity at the same address go, and
+// only established ones: an exchange in progress may be the peer's new one
+// or someone's spoof, and is left to finish or age. The peer gets a Delete
+// for each, so that its view matches ours.
 func (e *Engine) initialContact(sa *IKESA) {
 	p := sa.peer
 	for _, other := range e.sas {
-		if other != sa && other.peer == p {
-			e.env.Log.Info("INITIAL-CONTACT: removing the peer's old SAs", "gateway", p.cfg.Name)
-			other.state = deleted
-			e.dropSA(other)
+		if other == sa || other.peer != p || other.state != established ||
+			other.peerID != sa.peerID || other.remote.Addr() != sa.remote.Addr() {
+			continue
 		}
-	}
-	for _, c := range p.children {
-		if c.installed != nil {
-			e.removeChild(p, c, false)
-		}
+		e.env.Log.Info("INITIAL-CONTACT: deleting the peer's old IKE SA", "gateway", p.cfg.Name, "remote", other.remote,
+			"cookies", other.ci.String()+"/"+other.cr.String(), slog.Bool("security", true))
+		spi := append(append([]byte(nil), other.ci[:]...), other.cr[:]...)
+		e.sendInformational(other, &isakmp.Delete{DOI: isakmp.DOIIPsec, Protocol: isakmp.ProtoISAKMP, SPISize: 16, SPIs: [][]byte{spi}})
+		other.state = deleted
+		e.dropSA(other)
 	}
 	p.ike = sa
+	for _, c := range p.children {
+		if c.installed != nil && c.peerID == sa.peerID {
+			e.removeChild(p, c, true)
+		}
+	}
 }
 
-func (e *Engine) initiatorMM6(sa *IKESA, b []byte) {
+func (e *Engine) initiatorMM6(sa *IKESA, d Datagram, b []byte) bool {
 	m, _, iv, err := isakmp.Decrypt(b, sa.block, sa.iv)
-	if err != nil {
-		e.fail(sa, "IKE phase 1 authentication failed: pre-shared key mismatch (message 6 does not decrypt)", "err", err)
-		return
+	var id *isakmp.Identification
+	var hash *isakmp.Hash
+	if err == nil {
+		id, hash = isakmp.Find[*isakmp.Identification](m.Payloads), isakmp.Find[*isakmp.Hash](m.Payloads)
 	}
-	id, hash := isakmp.Find[*isakmp.Identification](m.Payloads), isakmp.Find[*isakmp.Hash](m.Payloads)
-	if id == nil || hash == nil ||
-		!bytes.Equal(hash.Data, ikecrypto.HashR(sa.prop.Hash, sa.keys.SKEYID, sa.gxi, sa.gxr, sa.ci[:], sa.cr[:], sa.saiB, id.Body())) {
-		e.fail(sa, "IKE phase 1 authentication failed: pre-shared key mismatch (HASH_R does not match)")
-		return
+	if err != nil || id == nil || hash == nil ||
+		!hashEqual(hash.Data, ikecrypto.HashR(sa.prop.Hash, sa.keys.SKEYID, sa.gxi, sa.gxr, sa.ci[:], sa.cr[:], sa.saiB, id.Body())) {
+		// Not proof of anything (it may be forged): keep waiting for the
+		// real message 6, and report this if none comes.
+		sa.peerSaid = "message 6 failed authentication: pre-shared key mismatch?"
+		e.unauth.Warn("IKE phase 1 authentication failed: pre-shared key mismatch (message 6 does not decrypt to a matching HASH_R)",
+			"gateway", sa.peer.cfg.Name, "remote", sa.remote, "err", err)
+		return false
 	}
+	e.authenticated(sa, d)
 	if err := checkPeerID(sa.peer, id); err != nil {
 		e.sendPlainNotify(sa, isakmp.NotifyInvalidIDInformation)
 		e.fail(sa, "IKE phase 1 identity mismatch", "err", err)
-		return
+		return true
 	}
 	sa.iv = iv
 	sa.peerID = id.String()
-	sa.lastRecv = b
+	sa.lastRecv = digest(b)
 	sa.rt = nil
 	e.establish(sa)
+	return true
 }
 
-func (e *Engine) establish(sa *IKESA) {
+// collided reports whether later (established just now) began before
+// earlier was established: both sides negotiated at once.
+func collided(earlier, later *IKESA) bool { return later.createdSeq < earlier.establishedSeq }
+
+// establish makes the authenticated sa the peer's IKE SA. It returns false
+// when sa lost a collision and is gone again.
+func (e *Engine) establish(sa *IKESA) bool {
+	e.notHalfOpen(sa)
 	sa.state = established
 	sa.establishedAt = e.now()
+	e.seq++
+	sa.establishedSeq = e.seq
+	p := sa.peer
+	old := p.ike
+	if old == sa {
+		old = nil
+	}
+	if old != nil && old.state == established && collided(old, sa) && bytes.Compare(old.ci[:], sa.ci[:]) < 0 {
+		// Both sides initiated at once and both exchanges authenticated:
+		// the lower initiator cookie wins, on both sides, so one survives.
+		e.env.Log.Debug("main mode collision: keeping the other IKE SA", "gateway", p.cfg.Name)
+		spi := append(append([]byte(nil), sa.ci[:]...), sa.cr[:]...)
+		e.sendInformational(sa, &isakmp.Delete{DOI: isakmp.DOIIPsec, Protocol: isakmp.ProtoISAKMP, SPISize: 16, SPIs: [][]byte{spi}})
+		sa.state = deleted
+		e.dropSA(sa)
+		return false
+	}
 	if sa.prop.Lifetime > 0 {
 		sa.expires = sa.establishedAt.Add(sa.prop.Lifetime)
-	}
-	p := sa.peer
-	if old := p.ike; old != nil && old != sa {
-		// Phase 1 rekey done: retire the old IKE SA; IPsec SAs stay.
-		if old.state == established {
-			spi := append(append([]byte(nil), old.ci[:]...), old.cr[:]...)
-			e.sendInformational(old, &isakmp.Delete{DOI: isakmp.DOIIPsec, Protocol: isakmp.ProtoISAKMP, SPISize: 16, SPIs: [][]byte{spi}})
-		}
-		old.state = deleted
-		e.dropSA(old)
-		sa.childrenCreated += old.childrenCreated
-		sa.childrenDeleted += old.childrenDeleted
 	}
 	if p.pending == sa {
 		p.pending = nil
 	}
+	if old != nil {
+		p.ike = nil // so that dropSA does not hand it p.pending
+		if old.state == established {
+			// Phase 1 rekey done (or a collision lost): retire the old
+			// IKE SA; IPsec SAs stay.
+			spi := append(append([]byte(nil), old.ci[:]...), old.cr[:]...)
+			e.sendInformational(old, &isakmp.Delete{DOI: isakmp.DOIIPsec, Protocol: isakmp.ProtoISAKMP, SPISize: 16, SPIs: [][]byte{spi}})
+			old.state = deleted
+			e.dropSA(old)
+			sa.childrenCreated += old.childrenCreated
+			sa.childrenDeleted += old.childrenDeleted
+		} else if p.pending == nil {
+			// Ours, still negotiating beside the peer's: it goes on and
+			// is settled by the rule above if it completes.
+			p.pending = old
+		}
+	}
 	p.ike = sa
 	p.nextAttempt = e.now()
 	e.env.Log.Info("IKE SA established", "gateway", sa.peer.cfg.Name, "remote", sa.remote,
-		"role", map[bool]string{true: "initiator", false: "responder"}[sa.initiator], "proposal", sa.prop.String(), "nat_t", sa.natt())
+		"role", map[bool]string{true: "initiator", false: "responder"}[sa.initiator], "proposal", sa.prop.String(), "nat_t", sa.natt(),
+		slog.Bool("security", true))
+	return true
 }

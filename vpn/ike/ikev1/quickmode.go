@@ -1,8 +1,8 @@
 package ikev1
 
 import (
-	"bytes"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/palisade/palisade/vpn/ike/ikecrypto"
@@ -59,42 +59,58 @@ func (e *Engine) initiateQuick(sa *IKESA, c *child, rekeyOf *ChildSA) {
 	ex.state = qmSent1
 	c.negotiating = true
 	sa.exchanges[ex.mid] = ex
+	sa.seen.add(ex.mid)
 	e.env.Log.Info("initiating quick mode", "gateway", sa.peer.cfg.Name, "tunnel", c.cfg.Name,
 		"local_id", idci.String(), "remote_id", idcr.String(), "proposals", joinStrings(c.cfg.Proposals))
 	e.send(sa, msg, &ex.rt, "quick mode message 1")
 }
 
-func (e *Engine) handleQuick(sa *IKESA, h isakmp.Header, b []byte) {
+// handleQuick runs a quick mode message; it reports whether the message
+// was accepted (authenticated and new).
+func (e *Engine) handleQuick(sa *IKESA, d Datagram, h isakmp.Header, b []byte) bool {
 	if sa.state != established || h.MessageID == 0 {
-		return
+		return false
 	}
 	ex := sa.exchanges[h.MessageID]
-	if ex != nil && ex.lastRecv != nil && bytes.Equal(ex.lastRecv, b) {
+	if ex != nil && ex.lastRecv != (msgDigest{}) && ex.lastRecv == digest(b) {
 		e.resend(sa, ex.rt) // our answer was lost
-		return
+		return false
 	}
 	switch {
 	case ex == nil:
-		e.respondQM1(sa, h, b)
+		if sa.seen.has(h.MessageID) {
+			// The exchange is over (and forgotten): a copy now is a
+			// replay, which must not create another SA pair.
+			e.unauth.Info("dropping replayed quick mode message", "gateway", sa.peer.cfg.Name, "message_id", fmt.Sprintf("%08x", h.MessageID))
+			return false
+		}
+		return e.respondQM1(sa, d, h, b)
 	case ex.initiator && ex.state == qmSent1:
-		e.initiatorQM2(sa, ex, b)
+		return e.initiatorQM2(sa, d, ex, b)
 	case !ex.initiator && ex.state == qmSent2:
-		e.responderQM3(sa, ex, b)
+		return e.responderQM3(sa, d, ex, b)
 	}
+	return false
 }
 
-func (e *Engine) respondQM1(sa *IKESA, h isakmp.Header, b []byte) {
+func (e *Engine) respondQM1(sa *IKESA, d Datagram, h isakmp.Header, b []byte) bool {
 	iv := ikecrypto.PhaseIV(sa.prop.Hash, sa.iv, h.MessageID)
 	m, hash, rest, iv, err := decryptPhase2(sa, b, iv)
-	if err != nil || !bytes.Equal(hash, ikecrypto.QuickHash1(sa.prop.Hash, sa.keys.SKEYID_a, h.MessageID, rest)) {
-		e.logDrop("dropping quick mode message 1 that fails HASH(1)", "gateway", sa.peer.cfg.Name, "err", err)
-		return
+	if err != nil || !hashEqual(hash, ikecrypto.QuickHash1(sa.prop.Hash, sa.keys.SKEYID_a, h.MessageID, rest)) {
+		e.unauth.Info("dropping quick mode message 1 that fails HASH(1)", "gateway", sa.peer.cfg.Name, "err", err)
+		return false
 	}
+	e.authenticated(sa, d)
+	sa.seen.add(h.MessageID)
 	sai, n := isakmp.Find[*isakmp.SA](m.Payloads), isakmp.Find[*isakmp.Nonce](m.Payloads)
 	ke := isakmp.Find[*isakmp.KeyExchange](m.Payloads)
 	ids := isakmp.FindAll[*isakmp.Identification](m.Payloads)
 	if sai == nil || n == nil {
-		return
+		return true
+	}
+	if err := checkNonce(n.Data); err != nil {
+		e.unauth.Warn("dropping quick mode message 1 with a bad nonce", "gateway", sa.peer.cfg.Name, "err", err)
+		return true
 	}
 	var idci, idcr *isakmp.Identification
 	if len(ids) == 2 {
@@ -108,7 +124,7 @@ func (e *Engine) respondQM1(sa *IKESA, h isakmp.Header, b []byte) {
 		// exchange wins, on both sides.
 		if sa.initiator {
 			e.env.Log.Debug("quick mode collision: keeping ours", "tunnel", c.cfg.Name)
-			return
+			return true
 		}
 		for mid, ex := range sa.exchanges {
 			if ex.child == c && ex.initiator && ex.state == qmSent1 {
@@ -126,9 +142,12 @@ func (e *Engine) respondQM1(sa *IKESA, h isakmp.Header, b []byte) {
 		e.env.Log.Warn("quick mode proxy-id mismatch: no tunnel policy matches the peer's proxy-id",
 			"gateway", sa.peer.cfg.Name, "peer_local_id", idci.String(), "peer_remote_id", idcr.String(), "our_proxy_ids", fmt.Sprint(ours))
 		e.sendInformational(sa, &isakmp.Notification{DOI: isakmp.DOIIPsec, Protocol: isakmp.ProtoESP, Notify: isakmp.NotifyInvalidIDInformation})
-		return
+		return true
 	}
-	offers := parsePhase2(sai)
+	offers, refused := parsePhase2(sai)
+	if refused != nil {
+		e.env.Log.Warn("refusing quick mode transforms with an absurd lifetime", "gateway", sa.peer.cfg.Name, "tunnel", c.cfg.Name, "err", refused)
+	}
 	var chosen *childOffer
 	for i, o := range offers {
 		if o.pfs != c.cfg.PFS || (o.pfs != 0 && ke == nil) {
@@ -148,9 +167,9 @@ func (e *Engine) respondQM1(sa *IKESA, h isakmp.Header, b []byte) {
 		e.env.Log.Warn("quick mode proposal mismatch: no proposal chosen", "gateway", sa.peer.cfg.Name, "tunnel", c.cfg.Name,
 			"peer_proposals", joinStrings(offers), "our_proposals", joinStrings(c.cfg.Proposals), "our_pfs", int(c.cfg.PFS))
 		e.sendInformational(sa, &isakmp.Notification{DOI: isakmp.DOIIPsec, Protocol: isakmp.ProtoESP, Notify: isakmp.NotifyNoProposalChosen})
-		return
+		return true
 	}
-	ex := &exchange{mid: h.MessageID, iv: iv, child: c, ni: n.Data, nr: e.random(32), spiIn: e.randomUint32(), spiOut: chosen.spi, offer: *chosen, lastRecv: b}
+	ex := &exchange{mid: h.MessageID, iv: iv, child: c, ni: n.Data, nr: e.random(32), spiIn: e.randomUint32(), spiOut: chosen.spi, offer: *chosen, lastRecv: digest(b)}
 	reply := &isakmp.SA{DOI: isakmp.DOIIPsec, Situation: isakmp.SituationIdentityOnly, Proposals: []isakmp.Proposal{{
 		Number: sai.Proposals[0].Number, Protocol: isakmp.ProtoESP, SPI: spiBytes(ex.spiIn), Transforms: []isakmp.Transform{chosen.trans},
 	}}}
@@ -163,7 +182,7 @@ func (e *Engine) respondQM1(sa *IKESA, h isakmp.Header, b []byte) {
 		}
 		if err != nil {
 			e.env.Log.Warn("quick mode PFS key exchange failed", "tunnel", c.cfg.Name, "err", err)
-			return
+			return true
 		}
 		ps = append(ps, &isakmp.KeyExchange{Data: k.Public()})
 	}
@@ -174,7 +193,7 @@ func (e *Engine) respondQM1(sa *IKESA, h isakmp.Header, b []byte) {
 	hash2 := ikecrypto.QuickHash2(sa.prop.Hash, sa.keys.SKEYID_a, ex.mid, ex.ni, rest2)
 	msg, iv, err := e.encryptPhase2(sa, isakmp.ExchangeQuick, ex.mid, ex.iv, append([]isakmp.Payload{&isakmp.Hash{Data: hash2}}, ps...))
 	if err != nil {
-		return
+		return true
 	}
 	ex.iv = iv
 	ex.state = qmSent2
@@ -182,6 +201,7 @@ func (e *Engine) respondQM1(sa *IKESA, h isakmp.Header, b []byte) {
 	sa.exchanges[ex.mid] = ex
 	c.negotiating = true
 	e.send(sa, msg, &ex.rt, "quick mode message 2")
+	return true
 }
 
 // matchProxyID finds the tunnel whose proxy-id is the mirror of the peer's.
@@ -200,19 +220,24 @@ func (e *Engine) matchProxyID(p *peer, idci, idcr *isakmp.Identification) *child
 	return nil
 }
 
-func (e *Engine) initiatorQM2(sa *IKESA, ex *exchange, b []byte) {
+func (e *Engine) initiatorQM2(sa *IKESA, d Datagram, ex *exchange, b []byte) bool {
 	m, hash, rest, iv, err := decryptPhase2(sa, b, ex.iv)
-	if err != nil || !bytes.Equal(hash, ikecrypto.QuickHash2(sa.prop.Hash, sa.keys.SKEYID_a, ex.mid, ex.ni, rest)) {
-		e.logDrop("dropping quick mode message 2 that fails HASH(2)", "gateway", sa.peer.cfg.Name, "err", err)
-		return
+	if err != nil || !hashEqual(hash, ikecrypto.QuickHash2(sa.prop.Hash, sa.keys.SKEYID_a, ex.mid, ex.ni, rest)) {
+		e.unauth.Info("dropping quick mode message 2 that fails HASH(2)", "gateway", sa.peer.cfg.Name, "err", err)
+		return false
 	}
+	e.authenticated(sa, d)
 	c := ex.child
 	sar, n := isakmp.Find[*isakmp.SA](m.Payloads), isakmp.Find[*isakmp.Nonce](m.Payloads)
 	ke := isakmp.Find[*isakmp.KeyExchange](m.Payloads)
 	if sar == nil || n == nil {
-		return
+		return true
 	}
-	offers := parsePhase2(sar)
+	if err := checkNonce(n.Data); err != nil {
+		e.env.Log.Warn("dropping quick mode message 2 with a bad nonce", "gateway", sa.peer.cfg.Name, "tunnel", c.cfg.Name, "err", err)
+		return true
+	}
+	offers, refused := parsePhase2(sar)
 	ok := false
 	if len(offers) == 1 {
 		for _, ours := range c.cfg.Proposals {
@@ -222,44 +247,48 @@ func (e *Engine) initiatorQM2(sa *IKESA, ex *exchange, b []byte) {
 		}
 	}
 	if !ok {
-		e.env.Log.Warn("peer chose a quick mode proposal we did not offer", "tunnel", c.cfg.Name, "chosen", joinStrings(offers))
+		e.env.Log.Warn("peer chose a quick mode proposal we did not offer", "tunnel", c.cfg.Name, "chosen", joinStrings(offers), "refused", fmt.Sprint(refused))
 		c.negotiating = false
 		delete(sa.exchanges, ex.mid)
-		return
+		return true
 	}
 	ex.offer, ex.spiOut, ex.nr = offers[0], offers[0].spi, n.Data
 	if ex.dh != nil {
 		if ke == nil {
 			e.env.Log.Warn("quick mode reply without KE although PFS was proposed", "tunnel", c.cfg.Name)
-			return
+			return true
 		}
 		s, err := ex.dh.SharedSecret(ke.Data)
 		if err != nil {
 			e.env.Log.Warn("quick mode PFS key exchange failed", "tunnel", c.cfg.Name, "err", err)
-			return
+			return true
 		}
+		ex.dh = nil // as for phase 1: the secret is derived, the key has no further use
 		ex.dhSecret = s
 	}
 	hash3 := ikecrypto.QuickHash3(sa.prop.Hash, sa.keys.SKEYID_a, ex.mid, ex.ni, ex.nr)
 	msg, iv, err := e.encryptPhase2(sa, isakmp.ExchangeQuick, ex.mid, iv, []isakmp.Payload{&isakmp.Hash{Data: hash3}})
 	if err != nil {
-		return
+		return true
 	}
 	ex.iv = iv
-	ex.lastRecv = b
+	ex.lastRecv = digest(b)
 	e.send(sa, msg, &ex.rt, "")
 	e.installChild(sa, ex)
+	return true
 }
 
-func (e *Engine) responderQM3(sa *IKESA, ex *exchange, b []byte) {
+func (e *Engine) responderQM3(sa *IKESA, d Datagram, ex *exchange, b []byte) bool {
 	_, hash, _, _, err := decryptPhase2(sa, b, ex.iv)
-	if err != nil || !bytes.Equal(hash, ikecrypto.QuickHash3(sa.prop.Hash, sa.keys.SKEYID_a, ex.mid, ex.ni, ex.nr)) {
-		e.logDrop("dropping quick mode message 3 that fails HASH(3)", "gateway", sa.peer.cfg.Name, "err", err)
-		return
+	if err != nil || !hashEqual(hash, ikecrypto.QuickHash3(sa.prop.Hash, sa.keys.SKEYID_a, ex.mid, ex.ni, ex.nr)) {
+		e.unauth.Info("dropping quick mode message 3 that fails HASH(3)", "gateway", sa.peer.cfg.Name, "err", err)
+		return false
 	}
-	ex.lastRecv = b
+	e.authenticated(sa, d)
+	ex.lastRecv = digest(b)
 	ex.rt = nil
 	e.installChild(sa, ex)
+	return true
 }
 
 // installChild derives KEYMAT and installs the SA pair of a finished quick mode.
@@ -272,10 +301,15 @@ func (e *Engine) installChild(sa *IKESA, ex *exchange) {
 	n := suite.KeymatLen()
 	kin := ikecrypto.Keymat(sa.prop.Hash, sa.keys.SKEYID_d, ex.dhSecret, uint8(isakmp.ProtoESP), spiBytes(ex.spiIn), ex.ni, ex.nr, n)
 	kout := ikecrypto.Keymat(sa.prop.Hash, sa.keys.SKEYID_d, ex.dhSecret, uint8(isakmp.ProtoESP), spiBytes(ex.spiOut), ex.ni, ex.nr, n)
-	lifetime := ex.offer.Lifetime
+	clear(ex.dhSecret)
+	ex.dhSecret = nil
+	lifetime, lifetimeKB := ex.offer.Lifetime, ex.offer.LifetimeKB
 	for _, p := range c.cfg.Proposals {
-		if p.Suite == suite && p.Lifetime > 0 && (lifetime == 0 || p.Lifetime < lifetime) {
-			lifetime = p.Lifetime
+		if p.Suite == suite {
+			lifetime = minLifetime(p.Lifetime, lifetime)
+			if p.LifetimeKB != 0 && (lifetimeKB == 0 || p.LifetimeKB < lifetimeKB) {
+				lifetimeKB = p.LifetimeKB
+			}
 		}
 	}
 	cs := &ChildSA{
@@ -283,7 +317,7 @@ func (e *Engine) installChild(sa *IKESA, ex *exchange) {
 		Suite: suite, SPIIn: ex.spiIn, SPIOut: ex.spiOut,
 		EncIn: kin[:suite.EncKeyLen()], AuthIn: kin[suite.EncKeyLen():],
 		EncOut: kout[:suite.EncKeyLen()], AuthOut: kout[suite.EncKeyLen():],
-		Lifetime: lifetime, LifetimeKB: ex.offer.LifetimeKB, Established: e.now(),
+		Lifetime: lifetime, LifetimeKB: lifetimeKB, Established: e.now(),
 	}
 	if sa.natt() {
 		cs.EncapLocal, cs.EncapRemote = sa.local.Port(), sa.remote.Port()
@@ -294,6 +328,7 @@ func (e *Engine) installChild(sa *IKESA, ex *exchange) {
 	}
 	old := c.installed
 	c.installed = cs
+	c.peerID = sa.peerID
 	c.rekeyAt = time.Time{}
 	if lifetime > 0 {
 		// The initiator rekeys at 90%; the responder only if that did not
@@ -306,7 +341,8 @@ func (e *Engine) installChild(sa *IKESA, ex *exchange) {
 	}
 	sa.childrenCreated++
 	e.env.Log.Info("IPsec SA established", "gateway", sa.peer.cfg.Name, "tunnel", c.cfg.Name, "suite", suite.String(),
-		"spi_in", fmt.Sprintf("%08x", cs.SPIIn), "spi_out", fmt.Sprintf("%08x", cs.SPIOut), "pfs", int(ex.offer.pfs))
+		"spi_in", fmt.Sprintf("%08x", cs.SPIIn), "spi_out", fmt.Sprintf("%08x", cs.SPIOut), "pfs", int(ex.offer.pfs),
+		slog.Bool("security", true))
 	if old != nil {
 		// Make before break: the new pair is in; now retire the old one.
 		e.sendInformational(sa, &isakmp.Delete{DOI: isakmp.DOIIPsec, Protocol: isakmp.ProtoESP, SPISize: 4, SPIs: [][]byte{spiBytes(old.SPIIn)}})
