@@ -18,16 +18,19 @@ import (
 	"github.com/palisade/palisade/firmware/boot"
 	"github.com/palisade/palisade/firmware/cli"
 	"github.com/palisade/palisade/firmware/commit"
+	"github.com/palisade/palisade/firmware/logbuf"
 	"github.com/palisade/palisade/firmware/supervisor"
 )
 
 // Run boots the box and runs its services forever.
 func Run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) error {
-	ring := NewRing(1000)
+	// Security events (logins, tunnels, commits) have a ring of their own,
+	// so that a flood of other lines cannot push them out.
+	ring := logbuf.New(1000, 500)
 	// Log lines show on the console while the box boots; once the login
 	// prompt is up they go only to `show log messages`, as on Junos.
 	bootLog := &gate{w: stdout, open: true}
-	log := slog.New(slog.NewTextHandler(io.MultiWriter(bootLog, ring), &slog.HandlerOptions{Level: slog.LevelInfo}))
+	log := slog.New(ring.Handler(bootLog, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	say := func(format string, a ...any) {
 		line := fmt.Sprintf(format, a...)
 		fmt.Fprintln(stdout, line)
@@ -52,7 +55,7 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) 
 
 	bootLog.close()
 	tty := openConsole(box.Board.Console, stdin, stdout)
-	sys := &System{Box: box, Data: data, Log: ring, Announce: func(msg string) { fmt.Fprintf(tty, "\r\n%s\r\n", msg) }}
+	sys := &System{Box: box, Data: data, Log: ring, Events: log, Announce: func(msg string) { fmt.Fprintf(tty, "\r\n%s\r\n", msg) }}
 	editor := cli.NewEditor(sys)
 	services := []supervisor.Service{
 		{Name: "console", Run: func(ctx context.Context) error {

@@ -44,15 +44,6 @@ func TestPingLoopback(t *testing.T) {
 	}
 }
 
-func TestRingKeepsNewest(t *testing.T) {
-	r := NewRing(2)
-	r.Write([]byte("a\nb\n"))
-	r.Write([]byte("c\n"))
-	if got := strings.Join(r.Lines(), ","); got != "b,c" {
-		t.Errorf("got %s", got)
-	}
-}
-
 func TestKernelLogForwardsFirewallLines(t *testing.T) {
 	var buf bytes.Buffer
 	k := KernelLog{Log: slog.New(slog.NewTextHandler(&buf, nil)), Prefix: "palisade "}
