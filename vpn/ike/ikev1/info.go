@@ -2,8 +2,8 @@ package ikev1
 
 import (
 	"encoding/binary"
-	"log/slog"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/palisade/palisade/vpn/ike/ikecrypto"
