@@ -92,17 +92,24 @@ type setup struct {
 	// charon's connection and child extras, e.g. "rekey_time = 45s".
 	charonExtra, childExtra string
 	timeout                 time.Duration // QEMU's; 0 means 6 minutes
+	// password is root's, for the console login (set with
+	// root-authentication plain-text-password in set).
+	password string
+	// beforeBoot runs once the namespaces and charon are up, before the
+	// box has applied its configuration (an attacker that is already there).
+	beforeBoot func(l *lab)
 }
 
 // lab is a running topology with the tunnel up.
 type lab struct {
-	t      *testing.T
-	lab    *qemu.Lab
-	g      *qemu.Guest
-	sw     *swtest.Charon
-	start  time.Time
-	booted time.Duration // QEMU start to "configuration applied"
-	up     time.Duration // "configuration applied" to an installed IPsec SA pair
+	t        *testing.T
+	lab      *qemu.Lab
+	g        *qemu.Guest
+	sw       *swtest.Charon
+	start    time.Time
+	booted   time.Duration // QEMU start to "configuration applied"
+	password string
+	up       time.Duration // "configuration applied" to an installed IPsec SA pair
 }
 
 // vmImage skips unless VM tests are on and everything they need is here,
@@ -162,7 +169,7 @@ func startLab(t *testing.T, s setup) *lab {
 	if s.timeout == 0 {
 		s.timeout = 6 * time.Minute
 	}
-	l := &lab{t: t, start: time.Now()}
+	l := &lab{t: t, start: time.Now(), password: s.password}
 	l.lab = qemu.StartT(t, qemu.Topology{
 		Boxes: []qemu.Box{{Name: "srx1", Board: b, Kernel: k, Initramfs: i, ConfigDisk: disk, NICs: 2, Timeout: s.timeout}},
 		HostNets: []qemu.HostNet{
@@ -178,6 +185,9 @@ func startLab(t *testing.T, s setup) *lab {
 		Local: peerAddr, Remote: srxUntrust, LocalTS: host2Net, RemoteTS: host1Net,
 		Extra: s.charonExtra, ChildExtra: s.childExtra,
 	})
+	if s.beforeBoot != nil {
+		s.beforeBoot(l)
+	}
 	l.expect(3*time.Minute, `configuration applied: host SRX1`)
 	l.booted = time.Since(l.start)
 	l.login()
@@ -244,7 +254,7 @@ func (l *lab) login() {
 	l.expect(time.Minute, `login: $`)
 	l.g.Send("root")
 	l.expect(30*time.Second, `Password:`)
-	l.g.Send("")
+	l.g.Send(l.password)
 	l.expect(30*time.Second, regexp.QuoteMeta("root@"+hostName+"> "))
 }
 
