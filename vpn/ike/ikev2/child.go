@@ -227,14 +227,14 @@ func (e *Engine) installChild(sa *ikeSA, c *child, tun ChildConfig, prop ChildPr
 		e.env.Log.Error("installing IPsec SA", "gateway", p.cfg.Name, "tunnel", c.cfg.Name, "err", err)
 		return nil
 	}
-	cs := &childSA{sa: x, child: c, state: csInstalled}
-	if lt := prop.Lifetime; lt > 0 {
+	cs := &childSA{sa: x, child: c, state: csInstalled, seq: e.next()}
+	if lt := clampLifetime(prop.Lifetime); lt > 0 {
 		cs.expireAt = now.Add(lt)
 		cs.rekeyAt = now.Add(lt*9/10 - e.jitter(lt/20))
 	}
 	c.sas = append(c.sas, cs)
 	sa.childrenCreated++
-	e.env.Log.Info("IPsec SA established", "gateway", p.cfg.Name, "tunnel", c.cfg.Name, "spi_in", fmt.Sprintf("%08x", spiIn),
+	e.security("IPsec SA established", "gateway", p.cfg.Name, "tunnel", c.cfg.Name, "spi_in", fmt.Sprintf("%08x", spiIn),
 		"spi_out", fmt.Sprintf("%08x", spiOut), "suite", prop.Suite.String(), "local_ts", tun.Local, "remote_ts", tun.Remote)
 	return cs
 }

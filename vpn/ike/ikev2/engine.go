@@ -1,16 +1,19 @@
 package ikev2
 
 import (
-	"bytes"
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/netip"
+	"sort"
 	"time"
 
 	"github.com/palisade/palisade/vpn/ike/internal/loop"
+	"github.com/palisade/palisade/vpn/ike/internal/ratelog"
 )
 
 // Engine runs IKEv2 for the gateways of one local address (or several: it
@@ -24,7 +27,11 @@ type Engine struct {
 	sas       map[uint64]*ikeSA // by our SPI
 	halfOpen  map[halfOpenKey]*ikeSA
 	nextIndex uint32
+	seq       uint64 // orders negotiations and installs; see next
 	cmds      chan func()
+	// rl carries every line that an unauthenticated datagram can cause:
+	// anyone can send those by the thousand.
+	rl *ratelog.Limiter
 
 	// Cookie secrets (RFC 7296 2.6): the current one and its predecessor,
 	// so that cookies handed out just before a rotation stay valid.
@@ -41,9 +48,18 @@ func NewEngine(cfg Config, env Env, tr Transport) *Engine {
 	return &Engine{
 		cfg: cfg.withDefaults(), env: env, tr: tr,
 		peers: map[string]*peer{}, sas: map[uint64]*ikeSA{}, halfOpen: map[halfOpenKey]*ikeSA{},
-		nextIndex: 1, cmds: make(chan func()),
+		nextIndex: 1, cmds: make(chan func()), rl: ratelog.New(env.Log, env.Now),
 	}
 }
+
+// security logs an event that the box keeps apart from the flood-prone
+// rest (IKE SA up or gone, tunnel up or down).
+func (e *Engine) security(msg string, args ...any) {
+	e.env.Log.Info(msg, append(args, slog.Bool("security", true))...)
+}
+
+// drop logs, rate-limited, why an unauthenticated datagram was dropped.
+func (e *Engine) drop(msg string, args ...any) { e.rl.Log(slog.LevelDebug, msg, args...) }
 
 // Run handles datagrams, ticks and commands until ctx is done; then it
 // deletes every SA (telling the peers) and returns.
@@ -67,7 +83,7 @@ func (e *Engine) SetPeers(cfgs []PeerConfig) {
 	for name, p := range e.peers {
 		c, ok := want[name]
 		if !ok || !samePeer(p.cfg, c) {
-			e.env.Log.Info("removing IKE gateway", "gateway", name)
+			e.security("removing IKE gateway", "gateway", name)
 			e.teardownPeer(p, true)
 			delete(e.peers, name)
 			continue
@@ -129,6 +145,12 @@ func (e *Engine) Shutdown() {
 
 func (e *Engine) now() time.Time { return e.env.Now() }
 
+// next returns a number greater than all it returned before.
+func (e *Engine) next() uint64 {
+	e.seq++
+	return e.seq
+}
+
 func (e *Engine) random(n int) []byte {
 	b := make([]byte, n)
 	if _, err := io.ReadFull(e.env.Rand, b); err != nil {
@@ -167,17 +189,21 @@ func (e *Engine) jitter(d time.Duration) time.Duration {
 
 const nonceLen = 32
 
-func (e *Engine) peerByRemote(a netip.Addr) *peer {
-	var dyn *peer
+// peerByRemote returns the gateway with the fixed address a, or else the
+// dynamic gateways sorted by name: which of them it is, only the identity
+// in IKE_AUTH tells (gatewayByID).
+func (e *Engine) peerByRemote(a netip.Addr) (*peer, []*peer) {
+	var dyn []*peer
 	for _, p := range e.peers {
 		if p.cfg.Remote == a {
-			return p
+			return p, nil
 		}
-		if p.cfg.dynamic() && dyn == nil {
-			dyn = p
+		if p.cfg.dynamic() {
+			dyn = append(dyn, p)
 		}
 	}
-	return dyn
+	sort.Slice(dyn, func(i, j int) bool { return dyn[i].cfg.Name < dyn[j].cfg.Name })
+	return nil, dyn
 }
 
 // HandleDatagram processes one received datagram.
@@ -194,7 +220,7 @@ func (e *Engine) HandleDatagram(d Datagram) {
 	}
 	h, err := DecodeHeader(b)
 	if err != nil {
-		e.env.Log.Debug("dropping datagram", "from", d.Remote, "err", err)
+		e.drop("dropping datagram", "from", d.Remote, "err", err)
 		return
 	}
 	b = b[:h.Length]
@@ -208,6 +234,7 @@ func (e *Engine) HandleDatagram(d Datagram) {
 	}
 	sa := e.sas[spi]
 	if sa == nil || sa.remote.Addr() != d.Remote.Addr() && !sa.peer.cfg.dynamic() {
+		e.drop("dropping IKE message for an unknown SPI", "from", d.Remote, "msg", h.String())
 		return
 	}
 	if h.Exchange == IKESAInit {
@@ -233,7 +260,9 @@ func (e *Engine) HandleDatagram(d Datagram) {
 		return
 	}
 	if sa.peerMID > 0 && h.MessageID == sa.peerMID-1 {
-		if sa.lastResp != nil && firstFragmentOrWhole(b, h) {
+		// The header is cleartext: without the integrity check anyone who
+		// saw the SPIs could make us send our last answer again and again.
+		if sa.lastResp != nil && firstFragmentOrWhole(b, h) && e.intact(sa, b) {
 			for _, m := range sa.lastResp {
 				e.transmit(sa, m)
 			}
@@ -265,6 +294,27 @@ func firstFragmentOrWhole(b []byte, h Header) bool {
 	return len(b) >= HeaderLen+8 && binary.BigEndian.Uint16(b[HeaderLen+4:]) == 1
 }
 
+// intact reports whether a protected message (or fragment) passes the
+// integrity check, without reassembling or decoding what it carries.
+func (e *Engine) intact(sa *ikeSA, b []byte) bool {
+	m, err := Decode(b)
+	if err != nil || len(m.Payloads) == 0 {
+		return false
+	}
+	switch last := m.Payloads[len(m.Payloads)-1].(type) {
+	case *Encrypted:
+		_, err = sa.dec.open(b, len(b)-len(last.Body))
+	case *Fragment:
+		_, err = sa.dec.open(b, len(b)-len(last.Body))
+	default:
+		return false
+	}
+	if err != nil {
+		e.drop("dropping IKE message that fails the integrity check", "gateway", sa.peer.cfg.Name, "msg", "retransmission")
+	}
+	return err == nil
+}
+
 // heard updates an SA after an authenticated message: counters, liveness,
 // and the peer's address, which a NAT may have changed (RFC 7296 2.23).
 func (e *Engine) heard(sa *ikeSA, d Datagram, n int) {
@@ -281,19 +331,19 @@ func (e *Engine) heard(sa *ikeSA, d Datagram, n int) {
 func (e *Engine) unprotect(sa *ikeSA, b []byte, h Header) ([]Payload, bool) {
 	m, err := Decode(b)
 	if err != nil || len(m.Payloads) == 0 {
-		e.env.Log.Debug("dropping malformed message", "gateway", sa.peer.cfg.Name, "err", err)
+		e.drop("dropping malformed IKE message", "gateway", sa.peer.cfg.Name, "err", err)
 		return nil, false
 	}
 	switch last := m.Payloads[len(m.Payloads)-1].(type) {
 	case *Encrypted:
 		plain, err := sa.dec.open(b, len(b)-len(last.Body))
 		if err != nil {
-			e.env.Log.Debug("dropping message", "gateway", sa.peer.cfg.Name, "msg", h.String(), "err", err)
+			e.drop("dropping IKE message that fails the integrity check", "gateway", sa.peer.cfg.Name, "msg", h.String(), "err", err)
 			return nil, false
 		}
 		ps, err := DecodePayloads(last.NextInner, plain)
 		if err != nil {
-			e.env.Log.Warn("malformed encrypted payloads", "gateway", sa.peer.cfg.Name, "msg", h.String(), "err", err)
+			e.rl.Warn("malformed encrypted payloads", "gateway", sa.peer.cfg.Name, "msg", h.String(), "err", err)
 			return nil, false
 		}
 		return ps, true
@@ -303,7 +353,7 @@ func (e *Engine) unprotect(sa *ikeSA, b []byte, h Header) ([]Payload, bool) {
 		}
 		plain, err := sa.dec.open(b, len(b)-len(last.Body))
 		if err != nil {
-			e.env.Log.Debug("dropping fragment", "gateway", sa.peer.cfg.Name, "msg", h.String(), "err", err)
+			e.drop("dropping IKE fragment that fails the integrity check", "gateway", sa.peer.cfg.Name, "msg", h.String(), "err", err)
 			return nil, false
 		}
 		return e.reassemble(sa, h, last, plain)
@@ -351,7 +401,7 @@ func (e *Engine) reassemble(sa *ikeSA, h Header, f *Fragment, plain []byte) ([]P
 	}
 	ps, err := DecodePayloads(r.next, all)
 	if err != nil {
-		e.env.Log.Warn("malformed reassembled message", "gateway", sa.peer.cfg.Name, "msg", h.String(), "err", err)
+		e.rl.Warn("malformed reassembled message", "gateway", sa.peer.cfg.Name, "msg", h.String(), "err", err)
 		return nil, false
 	}
 	return ps, true
@@ -499,6 +549,7 @@ func (e *Engine) Tick() {
 	for _, p := range e.peers {
 		e.tickPeer(p, now)
 	}
+	e.rl.Flush()
 }
 
 func (e *Engine) tickSA(sa *ikeSA, now time.Time) {
@@ -508,11 +559,13 @@ func (e *Engine) tickSA(sa *ikeSA, now time.Time) {
 			switch {
 			case r.onTimeout != nil:
 				r.onTimeout()
+			case sa.state == ikeInitSent && sa.initErr != "":
+				e.fail(sa, fmt.Sprintf("IKE negotiation with %v failed: %s (no usable answer after %d retransmissions)", sa.remote.Addr(), sa.initErr, r.retries))
 			case sa.state == ikeInitSent || sa.state == ikeAuthSent:
 				e.fail(sa, fmt.Sprintf("IKE negotiation with %v timed out: no answer to %s after %d retransmissions", sa.remote.Addr(), r.what, r.retries))
 			default:
 				e.env.Log.Warn(fmt.Sprintf("peer %v is dead: no answer to %s after %d retransmissions", sa.remote.Addr(), r.what, r.retries),
-					"gateway", sa.peer.cfg.Name)
+					"gateway", sa.peer.cfg.Name, slog.Bool("security", true))
 				e.closeIKE(sa)
 			}
 			return
@@ -527,7 +580,7 @@ func (e *Engine) tickSA(sa *ikeSA, now time.Time) {
 	switch sa.state {
 	case ikeHalfOpen:
 		if !now.Before(sa.deadline) {
-			e.env.Log.Debug("half-open IKE SA timed out", "remote", sa.remote)
+			e.drop("half-open IKE SA timed out", "remote", sa.remote)
 			e.closeIKE(sa)
 		}
 	case ikeRekeyed:
@@ -537,7 +590,7 @@ func (e *Engine) tickSA(sa *ikeSA, now time.Time) {
 	case ikeEstablished:
 		p := sa.peer
 		if !sa.expires.IsZero() && !now.Before(sa.expires) {
-			e.env.Log.Info("IKE SA lifetime expired", "gateway", p.cfg.Name)
+			e.security("IKE SA lifetime expired", "gateway", p.cfg.Name, "index", sa.index)
 			e.deleteIKE(sa)
 			return
 		}
@@ -572,7 +625,7 @@ func (e *Engine) tickPeer(p *peer, now time.Time) {
 		for _, cs := range append([]*childSA(nil), c.sas...) {
 			switch {
 			case !cs.expireAt.IsZero() && !now.Before(cs.expireAt):
-				e.env.Log.Info("IPsec SA lifetime expired", "gateway", p.cfg.Name, "tunnel", c.cfg.Name, "spi", fmt.Sprintf("%08x", cs.sa.SPIIn))
+				e.security("IPsec SA lifetime expired", "gateway", p.cfg.Name, "tunnel", c.cfg.Name, "spi", fmt.Sprintf("%08x", cs.sa.SPIIn))
 				e.deleteChildSA(p, cs)
 			case cs.state == csRekeyed && !cs.deadline.IsZero() && !now.Before(cs.deadline):
 				e.deleteChildSA(p, cs)
@@ -581,7 +634,9 @@ func (e *Engine) tickPeer(p *peer, now time.Time) {
 	}
 	sa := p.ike
 	if sa == nil || sa.state != ikeEstablished {
-		if sa != nil || p.negotiating != nil || p.responders > 0 || p.cfg.dynamic() || now.Before(p.nextAttempt) {
+		// A half-open SA from the peer's address does not hold ours back:
+		// anyone can make one by spoofing that address (see handleInitRequest).
+		if sa != nil || p.negotiating != nil || p.cfg.dynamic() || now.Before(p.nextAttempt) {
 			return
 		}
 		for _, c := range p.children {
@@ -624,6 +679,9 @@ func (e *Engine) closeIKE(sa *ikeSA) {
 		return
 	}
 	wasHalfOpen := sa.state == ikeHalfOpen
+	if sa.state == ikeEstablished || sa.state == ikeRekeyed || sa.state == ikeDeleting {
+		e.security("IKE SA deleted", "gateway", sa.peer.cfg.Name, "index", sa.index, "remote", sa.remote)
+	}
 	sa.state = ikeClosed
 	delete(e.sas, sa.ourSPI())
 	if e.halfOpen[sa.halfOpen] == sa {
@@ -692,6 +750,8 @@ func (e *Engine) uninstall(p *peer, cs *childSA) {
 	for i, x := range c.sas {
 		if x == cs {
 			c.sas = append(c.sas[:i:i], c.sas[i+1:]...)
+			e.security("IPsec SA down", "gateway", p.cfg.Name, "tunnel", c.cfg.Name, "spi_in", fmt.Sprintf("%08x", cs.sa.SPIIn),
+				"spi_out", fmt.Sprintf("%08x", cs.sa.SPIOut))
 			if err := e.env.Installer.Remove(cs.sa); err != nil {
 				e.env.Log.Error("removing IPsec SA", "gateway", p.cfg.Name, "tunnel", c.cfg.Name, "err", err)
 			}
@@ -721,9 +781,9 @@ func (e *Engine) validCookie(c, ni []byte, from netip.AddrPort, spiI uint64) boo
 	v := binary.BigEndian.Uint32(c)
 	switch {
 	case v == e.secretVersion && e.secret != nil:
-		return bytes.Equal(c, e.cookieFor(v, e.secret, ni, from, spiI))
+		return hmac.Equal(c, e.cookieFor(v, e.secret, ni, from, spiI))
 	case v == e.secretVersion-1 && e.oldSecret != nil:
-		return bytes.Equal(c, e.cookieFor(v, e.oldSecret, ni, from, spiI))
+		return hmac.Equal(c, e.cookieFor(v, e.oldSecret, ni, from, spiI))
 	}
 	return false
 }

@@ -70,7 +70,7 @@ func (e *Engine) ikeRekeyResponse(sa *ikeSA, r *ikeRekey, ps []Payload) {
 	}
 	e.sas[n.spiI] = n
 	e.established(n)
-	e.env.Log.Info("IKE SA rekeyed", "gateway", p.cfg.Name, "old", sa.index, "new", n.index)
+	e.security("IKE SA rekeyed", "gateway", p.cfg.Name, "old", sa.index, "new", n.index)
 	if coll := sa.collision; coll != nil {
 		sa.collision = nil
 		if lowestIsOurs(r.ni, nonce.Data, coll.ni, coll.nr) {
@@ -155,7 +155,7 @@ func (e *Engine) handleIKERekey(sa *ikeSA, ps []Payload, saP *SA, nonce *Nonce) 
 	}
 	e.sas[n.spiR] = n
 	e.established(n)
-	e.env.Log.Info("IKE SA rekeyed by the peer", "gateway", p.cfg.Name, "old", sa.index, "new", n.index)
+	e.security("IKE SA rekeyed by the peer", "gateway", p.cfg.Name, "old", sa.index, "new", n.index)
 	if sa.rekey != nil {
 		sa.collision = &ikeCollision{sa: n, ni: nonce.Data, nr: nr}
 	} else {

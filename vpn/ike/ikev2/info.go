@@ -37,7 +37,7 @@ func (e *Engine) handleInformational(sa *ikeSA, ps []Payload) ([]Payload, func()
 		case *Delete:
 			switch x.Protocol {
 			case ProtoIKE:
-				e.env.Log.Info("the peer deleted the IKE SA", "gateway", p.cfg.Name, "index", sa.index)
+				e.security("the peer deleted the IKE SA", "gateway", p.cfg.Name, "index", sa.index)
 				after = func() { e.closeIKE(sa) }
 			case ProtoESP:
 				for _, s := range x.SPIs {
@@ -52,7 +52,7 @@ func (e *Engine) handleInformational(sa *ikeSA, ps []Payload) ([]Payload, func()
 						// Ours went out at the same time: no echo (RFC 7296 1.4.1).
 						echo = append(echo, cs.sa.SPIIn)
 					}
-					e.env.Log.Info("the peer deleted an IPsec SA", "gateway", p.cfg.Name, "tunnel", cs.child.cfg.Name, "spi", fmt.Sprintf("%08x", cs.sa.SPIIn))
+					e.security("the peer deleted an IPsec SA", "gateway", p.cfg.Name, "tunnel", cs.child.cfg.Name, "spi", fmt.Sprintf("%08x", cs.sa.SPIIn))
 					e.uninstall(p, cs)
 				}
 			}

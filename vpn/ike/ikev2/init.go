@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"log/slog"
 	"net/netip"
 
 	"github.com/palisade/palisade/vpn/ike/ikecrypto"
@@ -22,7 +23,7 @@ func (e *Engine) initiate(p *peer) {
 		peer: p, index: e.nextIndex, initiator: true, state: ikeInitSent, spiI: e.randomIKESPI(),
 		local:  netip.AddrPortFrom(p.cfg.Local, e.cfg.IKEPort),
 		remote: netip.AddrPortFrom(p.cfg.Remote, e.cfg.IKEPort),
-		ni:     e.random(nonceLen), created: e.now(), lastHeard: e.now(),
+		ni:     e.random(nonceLen), created: e.now(), startSeq: e.next(), lastHeard: e.now(),
 	}
 	e.nextIndex++
 	if err := e.newDH(sa, p.cfg.Proposals[0].Group); err != nil {
@@ -78,16 +79,25 @@ func (e *Engine) handleInitResponse(sa *ikeSA, d Datagram, b []byte, h Header) {
 	}
 	m, err := Decode(b)
 	if err != nil {
-		e.env.Log.Debug("dropping malformed IKE_SA_INIT response", "gateway", sa.peer.cfg.Name, "err", err)
+		e.drop("dropping malformed IKE_SA_INIT response", "gateway", sa.peer.cfg.Name, "err", err)
 		return
 	}
 	p := sa.peer
+	// Nothing in an IKE_SA_INIT response is authenticated, and anyone who
+	// saw our request knows its SPI. An error or an unusable answer is
+	// therefore only noted: the request goes on being retransmitted, the
+	// real answer may still come, and only the timeout ends the exchange
+	// (with the last error as its reason).
+	bad := func(msg string, args ...any) {
+		sa.initErr = msg
+		e.rl.Warn(msg, append([]any{"gateway", p.cfg.Name, "remote", d.Remote}, args...)...)
+	}
 	if n := FindNotify(m.Payloads, Cookie); n != nil && h.SPIr == 0 {
 		if sa.cookies++; sa.cookies > maxCookieRounds || len(n.Data) == 0 || len(n.Data) > 64 {
-			e.fail(sa, "IKE_SA_INIT: the peer keeps asking for cookies")
+			bad("IKE_SA_INIT: the peer keeps asking for cookies")
 			return
 		}
-		e.env.Log.Debug("peer asks for a cookie", "gateway", p.cfg.Name)
+		e.rl.Log(slog.LevelDebug, "peer asks for a cookie", "gateway", p.cfg.Name)
 		sa.cookie = append([]byte(nil), n.Data...)
 		e.sendInit(sa)
 		return
@@ -101,11 +111,12 @@ func (e *Engine) handleInitResponse(sa *ikeSA, d Datagram, b []byte, h Header) {
 		for _, pr := range p.cfg.Proposals {
 			ok = ok || pr.Group == g
 		}
-		if sa.cookies++; !ok || g == sa.dh.Group() || sa.cookies > maxCookieRounds {
-			e.fail(sa, fmt.Sprintf("IKE_SA_INIT: the peer wants DH group %d, which we do not offer (%s)", g, ikeOffers(p.cfg.Proposals)))
+		if !ok || g == sa.dh.Group() || sa.cookies >= maxCookieRounds {
+			bad(fmt.Sprintf("IKE_SA_INIT: the peer wants DH group %d, which we do not offer (%s)", g, ikeOffers(p.cfg.Proposals)))
 			return
 		}
-		e.env.Log.Info("peer asks for another DH group", "gateway", p.cfg.Name, "group", groupName(g))
+		sa.cookies++
+		e.rl.Info("peer asks for another DH group", "gateway", p.cfg.Name, "group", groupName(g))
 		if err := e.newDH(sa, g); err != nil {
 			e.fail(sa, "IKE_SA_INIT", "err", err)
 			return
@@ -116,9 +127,9 @@ func (e *Engine) handleInitResponse(sa *ikeSA, d Datagram, b []byte, h Header) {
 	for _, n := range Notifies(m.Payloads) {
 		if n.NotifyType.IsError() {
 			if n.NotifyType == NoProposalChosen {
-				e.fail(sa, fmt.Sprintf("IKE_SA_INIT: the peer accepted none of our IKE proposals %s (NO_PROPOSAL_CHOSEN)", ikeOffers(p.cfg.Proposals)))
+				bad(fmt.Sprintf("IKE_SA_INIT: the peer accepted none of our IKE proposals %s (NO_PROPOSAL_CHOSEN)", ikeOffers(p.cfg.Proposals)))
 			} else {
-				e.fail(sa, fmt.Sprintf("IKE_SA_INIT: the peer answered %v", n.NotifyType))
+				bad(fmt.Sprintf("IKE_SA_INIT: the peer answered %v", n.NotifyType))
 			}
 			return
 		}
@@ -127,7 +138,7 @@ func (e *Engine) handleInitResponse(sa *ikeSA, d Datagram, b []byte, h Header) {
 	ke, _ := Find(m.Payloads, PayloadKE).(*KE)
 	nonce, _ := Find(m.Payloads, PayloadNonce).(*Nonce)
 	if saP == nil || ke == nil || nonce == nil || h.SPIr == 0 {
-		e.fail(sa, "IKE_SA_INIT: the response lacks SA, KE or nonce")
+		bad("IKE_SA_INIT: the response lacks SA, KE or nonce")
 		return
 	}
 	prop, err := parseIKE(saP)
@@ -135,16 +146,16 @@ func (e *Engine) handleInitResponse(sa *ikeSA, d Datagram, b []byte, h Header) {
 		prop, err = ourProposal(p.cfg.Proposals, prop)
 	}
 	if err != nil {
-		e.fail(sa, "IKE_SA_INIT: unusable proposal in the response", "err", err)
+		bad("IKE_SA_INIT: unusable proposal in the response", "err", err)
 		return
 	}
 	if prop.Group != sa.dh.Group() || ke.Group != uint16(prop.Group) {
-		e.fail(sa, fmt.Sprintf("IKE_SA_INIT: the responder chose DH group %d with a KE of group %d, we sent %d", prop.Group, ke.Group, sa.dh.Group()))
+		bad(fmt.Sprintf("IKE_SA_INIT: the responder chose DH group %d with a KE of group %d, we sent %d", prop.Group, ke.Group, sa.dh.Group()))
 		return
 	}
 	shared, err := sa.dh.SharedSecret(ke.Data)
 	if err != nil {
-		e.fail(sa, "IKE_SA_INIT: the responder's public value", "err", err)
+		bad("IKE_SA_INIT: the responder's public value", "err", err)
 		return
 	}
 	sa.spiR, sa.nr, sa.prop, sa.initResp = h.SPIr, nonce.Data, prop, append([]byte(nil), b...)
@@ -228,7 +239,8 @@ func (e *Engine) detectNAT(sa *ikeSA, ps []Payload, d Datagram) {
 	}
 	sa.natRemote = srcSeen && !srcMatch
 	if sa.natt() {
-		e.env.Log.Info("NAT detected", "gateway", sa.peer.cfg.Name, "local_behind_nat", sa.natLocal, "peer_behind_nat", sa.natRemote)
+		// Unauthenticated: a spoofed IKE_SA_INIT can claim any addresses.
+		e.rl.Info("NAT detected", "gateway", sa.peer.cfg.Name, "local_behind_nat", sa.natLocal, "peer_behind_nat", sa.natRemote)
 	}
 }
 
@@ -245,60 +257,71 @@ func (e *Engine) handleInitRequest(d Datagram, b []byte, h Header) {
 		}
 		return
 	}
-	p := e.peerByRemote(d.Remote.Addr())
-	if p == nil {
-		e.env.Log.Debug("IKE_SA_INIT from an address no gateway names", "from", d.Remote)
+	p, dyn := e.peerByRemote(d.Remote.Addr())
+	if p == nil && len(dyn) == 0 {
+		e.drop("IKE_SA_INIT from an address no gateway names", "from", d.Remote)
 		return
 	}
 	m, err := Decode(b)
 	if err != nil {
-		e.env.Log.Debug("dropping malformed IKE_SA_INIT", "from", d.Remote, "err", err)
+		e.drop("dropping malformed IKE_SA_INIT", "from", d.Remote, "err", err)
 		return
 	}
 	saP, _ := Find(m.Payloads, PayloadSA).(*SA)
 	ke, _ := Find(m.Payloads, PayloadKE).(*KE)
 	nonce, _ := Find(m.Payloads, PayloadNonce).(*Nonce)
 	if saP == nil || ke == nil || nonce == nil {
-		e.env.Log.Debug("IKE_SA_INIT lacks SA, KE or nonce", "from", d.Remote)
+		e.drop("IKE_SA_INIT lacks SA, KE or nonce", "from", d.Remote)
 		return
 	}
 	if len(e.halfOpen) >= e.cfg.CookieThreshold {
 		n := FindNotify(m.Payloads, Cookie)
 		if n == nil || !e.validCookie(n.Data, nonce.Data, d.Remote, h.SPIi) {
+			e.drop("IKE_SA_INIT without a valid cookie: answering COOKIE", "from", d.Remote)
 			e.sendPlain(d, h, []Payload{&Notify{NotifyType: Cookie, Data: e.cookieFor(e.secretVersion, e.currentSecret(), nonce.Data, d.Remote, h.SPIi)}})
 			return
 		}
 	}
 	if len(e.halfOpen) >= e.cfg.MaxHalfOpen {
-		e.env.Log.Debug("too many half-open IKE SAs, dropping IKE_SA_INIT", "from", d.Remote)
+		e.rl.Warn("too many half-open IKE SAs, dropping IKE_SA_INIT", "from", d.Remote)
 		return
 	}
-	prop, reply, ok := selectIKE(p.cfg.Proposals, saP)
+	// A dynamic gateway is only a guess until IKE_AUTH names the peer:
+	// take the first (by name) that accepts the offer.
+	cands := dyn
+	if p != nil {
+		cands = []*peer{p}
+	}
+	var prop Proposal
+	var reply SAProposal
+	ok := false
+	for _, c := range cands {
+		if prop, reply, ok = selectIKE(c.cfg.Proposals, saP); ok {
+			p = c
+			break
+		}
+	}
 	if !ok {
-		e.env.Log.Warn(fmt.Sprintf("IKE_SA_INIT from %v: no proposal chosen: the peer offered %s, gateway %s accepts %s",
-			d.Remote.Addr(), offersString(saP), p.cfg.Name, ikeOffers(p.cfg.Proposals)), "gateway", p.cfg.Name)
+		p = cands[0]
+		e.rl.Warn("IKE_SA_INIT: no proposal chosen", "from", d.Remote.Addr(), "gateway", p.cfg.Name,
+			"detail", fmt.Sprintf("no proposal chosen: the peer offered %s, gateway %s accepts %s", offersString(saP), p.cfg.Name, ikeOffers(p.cfg.Proposals)))
 		e.sendPlain(d, h, []Payload{&Notify{NotifyType: NoProposalChosen}})
 		return
 	}
 	if ke.Group != uint16(prop.Group) {
+		e.drop("IKE_SA_INIT with another DH group: answering INVALID_KE_PAYLOAD", "from", d.Remote, "group", groupName(prop.Group))
 		e.sendPlain(d, h, []Payload{&Notify{NotifyType: InvalidKEPayload, Data: binary.BigEndian.AppendUint16(nil, uint16(prop.Group))}})
 		return
 	}
-	if n := p.negotiating; n != nil && (n.state == ikeInitSent || n.state == ikeAuthSent) {
-		// Both ends started at once. The exchange with the higher initiator
-		// nonce survives; each end applies the same rule, so exactly one
-		// IKE SA comes up.
-		if bytes.Compare(nonce.Data, n.ni) < 0 {
-			e.env.Log.Debug("IKE_SA_INIT collision: keeping ours", "gateway", p.cfg.Name)
-			return
-		}
-		e.env.Log.Debug("IKE_SA_INIT collision: answering the peer's", "gateway", p.cfg.Name)
-		e.closeIKE(n)
-	}
+	// Our own negotiation with the peer, if one is out, goes on: this
+	// request is unauthenticated and may come from anyone who can spoof the
+	// peer's address. When both ends really started at once, both IKE SAs
+	// authenticate and resolveTwins keeps one; a spoofed one never gets
+	// past HALF_OPEN and times out.
 	sa := &ikeSA{
 		peer: p, index: e.nextIndex, state: ikeHalfOpen, spiI: h.SPIi, spiR: e.randomIKESPI(), local: d.Local, remote: d.Remote,
 		prop: prop, ni: append([]byte(nil), nonce.Data...), nr: e.random(nonceLen), initReq: append([]byte(nil), b...),
-		created: e.now(), lastHeard: e.now(), deadline: e.now().Add(e.cfg.HalfOpenTimeout), halfOpen: key, peerMID: 1,
+		created: e.now(), startSeq: e.next(), lastHeard: e.now(), deadline: e.now().Add(e.cfg.HalfOpenTimeout), halfOpen: key, peerMID: 1,
 	}
 	if err := e.newDH(sa, prop.Group); err != nil {
 		e.env.Log.Error("answering IKE_SA_INIT", "gateway", p.cfg.Name, "err", err)
@@ -306,7 +329,7 @@ func (e *Engine) handleInitRequest(d Datagram, b []byte, h Header) {
 	}
 	shared, err := sa.dh.SharedSecret(ke.Data)
 	if err != nil {
-		e.env.Log.Warn("IKE_SA_INIT: bad public value", "gateway", p.cfg.Name, "from", d.Remote, "err", err)
+		e.rl.Warn("IKE_SA_INIT: bad public value", "gateway", p.cfg.Name, "from", d.Remote, "err", err)
 		return
 	}
 	if err := e.setKeys(sa, nil, shared); err != nil {
@@ -352,6 +375,6 @@ func (e *Engine) sendPlain(d Datagram, h Header, ps []Payload) {
 		m = append([]byte{0, 0, 0, 0}, m...)
 	}
 	if err := e.tr.Send(Datagram{Data: m, Local: d.Local, Remote: d.Remote}); err != nil {
-		e.env.Log.Debug("answering IKE_SA_INIT", "to", d.Remote, "err", err)
+		e.drop("answering IKE_SA_INIT", "to", d.Remote, "err", err)
 	}
 }

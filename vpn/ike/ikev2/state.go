@@ -122,7 +122,8 @@ type ikeSA struct {
 	initReq   []byte // our IKE_SA_INIT request (initiator) or the peer's (responder), signed by AUTH
 	initResp  []byte
 	cookie    []byte
-	cookies   int // cookie round trips, bounded
+	cookies   int    // cookie round trips, bounded
+	initErr   string // the last error an IKE_SA_INIT response claimed (unauthenticated: kept for the timeout)
 	natLocal  bool
 	natRemote bool
 	fragOK    bool
@@ -136,6 +137,12 @@ type ikeSA struct {
 	lastResp [][]byte // the datagrams of our answer to peerMID-1
 	reasm    [2]*reassembly
 
+	// startSeq orders the start of IKE_SA_INIT (zero for the successor of
+	// a rekey), authSeq the authentication, among the engine's events
+	// (Engine.seq; the clock may not move between them). They tell IKE SAs
+	// negotiated at the same time (resolveTwins) from stale ones
+	// (initialContact).
+	startSeq, authSeq         uint64
 	created, rekeyAt, expires time.Time
 	deadline                  time.Time // half-open or rekeyed: closed then
 	lastHeard, lastKeepalive  time.Time
@@ -200,6 +207,7 @@ type childSA struct {
 	sa        *ChildSA
 	child     *child
 	state     childState
+	seq       uint64 // installed at this Engine.seq
 	rekeyAt   time.Time
 	expireAt  time.Time
 	deadline  time.Time  // rekeyed: delete it ourselves then if the peer did not
