@@ -170,6 +170,8 @@ func TestStartupsCap(t *testing.T) {
 	// 127.0.0.2's two taken, it logs in twice and still has one.
 	s = passwordServer(t)
 	s.PerSourceMaxStartups = 2
+	logs = &logBuffer{t: t}
+	s.Log = logs.logger()
 	addr, _ = start(t, s)
 	if _, served := rawConn(t, "127.0.0.2", addr); !served {
 		t.Fatalf("first connection refused")
@@ -189,6 +191,9 @@ func TestStartupsCap(t *testing.T) {
 		}
 		c := ssh.NewClient(cc, chans, reqs)
 		t.Cleanup(func() { c.Close() })
+		// The server logs the login after it has left the slot,
+		// which may be after the client sees it logged in.
+		logs.waitLines(`msg="ssh login"`, i+1)
 	}
 	if _, served := rawConn(t, "127.0.0.2", addr); !served {
 		t.Errorf("127.0.0.2 refused though its logged-in connections left their slots")
