@@ -17,7 +17,7 @@ import (
 	"github.com/google/nftables"
 	"github.com/vishvananda/netns"
 
-	"github.com/palisade/palisade/qemu/netnstest"
+	"github.com/palisade/palisade/drivers/netnstest"
 )
 
 // lab is a router namespace with one host namespace per port: host i sits

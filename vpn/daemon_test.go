@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/palisade/palisade/qemu/netnstest"
+	"github.com/palisade/palisade/drivers/netnstest"
 	"github.com/palisade/palisade/vpn/ike/ikev1"
 	"github.com/vishvananda/netlink"
 )

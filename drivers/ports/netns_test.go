@@ -7,7 +7,7 @@ import (
 
 	"github.com/vishvananda/netlink"
 
-	"github.com/palisade/palisade/qemu/netnstest"
+	"github.com/palisade/palisade/drivers/netnstest"
 )
 
 func TestSetupAndCarrier(t *testing.T) {

@@ -13,8 +13,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/palisade/palisade/drivers/netnstest"
 	"github.com/palisade/palisade/firmware/cli"
-	"github.com/palisade/palisade/qemu/netnstest"
 )
 
 func TestHopLine(t *testing.T) {

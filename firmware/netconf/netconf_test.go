@@ -9,9 +9,9 @@ import (
 
 	"github.com/vishvananda/netlink"
 
+	"github.com/palisade/palisade/drivers/netnstest"
 	"github.com/palisade/palisade/firmware/config"
 	"github.com/palisade/palisade/policy"
-	"github.com/palisade/palisade/qemu/netnstest"
 )
 
 func kname(j string) string { return strings.ReplaceAll(j, "/", "-") }

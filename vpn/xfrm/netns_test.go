@@ -6,7 +6,7 @@ import (
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 
-	"github.com/palisade/palisade/qemu/netnstest"
+	"github.com/palisade/palisade/drivers/netnstest"
 )
 
 // newNS moves the test's goroutine, locked to its thread, into a fresh

@@ -18,7 +18,7 @@ import (
 
 	"github.com/vishvananda/netlink"
 
-	"github.com/palisade/palisade/qemu/netnstest"
+	"github.com/palisade/palisade/drivers/netnstest"
 )
 
 const (
