@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 
@@ -69,6 +70,7 @@ func (s *SSH) server(addr string) *sshd.Server {
 		Addr:        addr,
 		HostKeyPath: keyPath,
 		Log:         s.Log.With("service", "ssh"),
+		MaskCommand: maskSecrets,
 		Auth: func(user, pass string) bool {
 			ra := s.rootAuth()
 			// Junos refuses SSH logins as long as root has no password.
@@ -119,4 +121,63 @@ func (s *SSH) rootAuth() *config.RootAuthentication {
 		return nil
 	}
 	return c.System.RootAuthentication
+}
+
+// maskSecrets returns an exec command as it may be logged: the word after
+// a keyword of a secret statement (pre-shared-key ascii-text,
+// root-authentication plain-text-password) is config.Mask. The keywords
+// come from the configuration schema; any word that abbreviates one
+// counts, as the CLI accepts abbreviations, so a value that happens to
+// follow such a word elsewhere is masked too: a log line may lose a word,
+// it must not show a key. A command the CLI could not split (an open
+// quote) is cut to its first word.
+//
+// Wanted in firmware/config instead: a function that masks the secrets of
+// a statement by walking the schema, as the displays do.
+func maskSecrets(command string) string {
+	line, err := cli.ParseLine(command)
+	if err != nil {
+		if f := strings.Fields(command); len(f) > 1 {
+			return f[0] + " ..."
+		}
+		return command
+	}
+	var secret []string
+	var walk func(n *config.Node)
+	walk = func(n *config.Node) {
+		for _, c := range append(append([]*config.Node{}, n.Keys...), n.Children...) {
+			if c.Secret {
+				secret = append(secret, c.Name)
+			}
+			walk(c)
+		}
+	}
+	walk(config.Schema())
+	isSecretKeyword := func(w cli.Word) bool {
+		for _, name := range secret {
+			if w.Text != "" && !w.Quoted && strings.HasPrefix(name, w.Text) {
+				return true
+			}
+		}
+		return false
+	}
+	render := func(ws []cli.Word) string {
+		out := make([]string, len(ws))
+		for i, w := range ws {
+			switch {
+			case i > 0 && isSecretKeyword(ws[i-1]):
+				out[i] = `"` + config.Mask + `"`
+			case w.Quoted || w.Text == "" || strings.ContainsAny(w.Text, " \t\"|\\"):
+				out[i] = strconv.Quote(w.Text)
+			default:
+				out[i] = w.Text
+			}
+		}
+		return strings.Join(out, " ")
+	}
+	parts := []string{render(line.Words)}
+	for _, p := range line.Pipes {
+		parts = append(parts, render(p))
+	}
+	return strings.Join(parts, " | ")
 }
