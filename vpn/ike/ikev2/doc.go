@@ -6,6 +6,16 @@
 // half-open SAs pass a threshold, NAT traversal (2.23) with the float to
 // UDP 4500, IKE fragmentation (RFC 7383), INITIAL_CONTACT, and traffic
 // selectors from the tunnel's proxy-id, narrowed as responder (2.9).
+//
+// Nothing unauthenticated moves state that matters: an IKE_SA_INIT (which
+// anyone can spoof from the peer's address) never ends, replaces or holds
+// back another exchange; when both ends really initiate at once both IKE
+// SAs authenticate and each end deletes the same one (resolveTwins). Errors
+// in IKE_SA_INIT responses end our exchange only at its timeout. Addresses,
+// liveness and counters change only on messages that pass the integrity
+// check, and every log line such datagrams can cause is rate-limited
+// (package ratelog). Dynamic gateways are chosen by the identity in
+// IKE_AUTH.
 // Ciphers: AES-CBC with HMAC-SHA2, AES-GCM (RFC 5282) and
 // ChaCha20-Poly1305 (RFC 7634), for IKE and ESP; DH groups 14-16, 19-21
 // and 31 (curve25519, RFC 8031).

@@ -305,7 +305,17 @@ func TestMoreChildrenAndDelete(t *testing.T) {
 }
 
 // TestBothInitiate starts both ends at once: one IKE SA and one Child SA pair result.
+// Neither end drops or closes a negotiation because of the other's
+// IKE_SA_INIT (that request is unauthenticated and could be spoofed, see
+// TestSpoofedInitDoesNotBlockOurTunnel): both IKE SAs authenticate and
+// both ends delete the same one of them (resolveTwins).
 func TestBothInitiate(t *testing.T) {
+	twins := 0
+	defer func() {
+		if twins == 0 {
+			t.Error("no seed had both IKE SAs authenticate")
+		}
+	}()
 	for seed := uint64(1); seed < 6; seed++ {
 		ca := peerCfg(t, "GW-B", addrA, addrB, netA, netB, true)
 		cb := peerCfg(t, "GW-A", addrB, addrA, netB, netA, true)
@@ -320,6 +330,9 @@ func TestBothInitiate(t *testing.T) {
 		ib, _ := b.e.Status()
 		if len(ia) != 1 || len(ib) != 1 {
 			t.Errorf("seed %d: IKE SAs: A %d, B %d", seed, len(ia), len(ib))
+		}
+		if strings.Contains(a.log.String(), "two IKE SAs negotiated at once") {
+			twins++
 		}
 	}
 }
