@@ -29,7 +29,6 @@ const (
 	VersionFile = "/etc/palisade/version" // written into each slot's initrd
 	BoardFile   = "/etc/palisade/board"
 	ConfigMount = "/config"
-	ConfigLabel = "PALISADE"
 )
 
 // FactoryDefault is the configuration of a box with no configuration disk:
@@ -186,9 +185,9 @@ func loadConfig(box *Box, log *slog.Logger, say Say) *config.Config {
 		}
 		return c
 	}
-	dev, err := FindLabel("/sys/class/block", "/dev", ConfigLabel)
+	dev, err := FindLabel("/sys/class/block", "/dev", store.Label)
 	if err != nil {
-		return factory("no configuration disk (no filesystem labelled " + ConfigLabel + ")")
+		return factory("no configuration disk (no filesystem labelled " + store.Label + ")")
 	}
 	if err := os.MkdirAll(ConfigMount, 0o755); err != nil {
 		return factory("creating " + ConfigMount + ": " + err.Error())

@@ -214,7 +214,7 @@ func (s *System) Version(context.Context) (cli.Version, error) {
 // Storage lists the mounted filesystems that hold data.
 func (s *System) Storage(context.Context) ([]cli.Filesystem, error) {
 	var out []cli.Filesystem
-	for _, m := range []struct{ name, dir string }{{"rootfs", "/"}, {"tmpfs", "/tmp"}, {"PALISADE", boot.ConfigMount}} {
+	for _, m := range []struct{ name, dir string }{{"rootfs", "/"}, {"tmpfs", "/tmp"}, {store.Label, boot.ConfigMount}} {
 		var st unix.Statfs_t
 		if err := unix.Statfs(m.dir, &st); err != nil {
 			continue

@@ -28,6 +28,12 @@ import (
 // Keep is how many configurations are kept: the active one and 49 rollbacks.
 const Keep = 50
 
+// Label is the ext4 label of the filesystem the store lives on (at most 16
+// bytes, the superblock's field). The init finds the configuration disk by
+// it, while palisade-cfg and the image builder write it: all of them take it
+// from here, so a disk the host tools make is a disk the box finds.
+const Label = "PALISADE"
+
 // Meta describes a commit.
 type Meta struct {
 	Time    time.Time

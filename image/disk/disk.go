@@ -18,6 +18,7 @@ import (
 
 	"github.com/palisade/palisade/board"
 	"github.com/palisade/palisade/firmware/software"
+	"github.com/palisade/palisade/firmware/store"
 	"github.com/palisade/palisade/image"
 	"github.com/palisade/palisade/tools/cfgdisk"
 )
@@ -34,8 +35,8 @@ const (
 	// ESPLabel is the FAT volume label (11 characters at most).
 	ESPLabel = "PALISADEEFI"
 	// ConfigPartName is the GPT name of the configuration partition; the init finds it by its ext4
-	// label, this name is for people reading the partition table.
-	ConfigPartName = "PALISADE"
+	// label, this name is for people reading the partition table, so it is the same word.
+	ConfigPartName = store.Label
 	// VersionFile is where a slot's initramfs says which version it is.
 	VersionFile = "etc/palisade/version"
 )

@@ -14,9 +14,6 @@ import (
 	"github.com/palisade/palisade/firmware/store"
 )
 
-// Label is the filesystem label the init looks for.
-const Label = "PALISADE"
-
 // SizeMiB is the size of a configuration disk: room for 50 rollbacks of a
 // large configuration and the SSH host key, with ext4's journal.
 const SizeMiB = 16
@@ -67,7 +64,7 @@ func mkfs(dir, out string) error {
 	os.Remove(out)
 	// ext4 with its journal: the rename of a new commit survives a power
 	// loss together with the file's contents.
-	cmd := exec.Command(mke2fs, "-q", "-F", "-t", "ext4", "-L", Label, "-d", dir,
+	cmd := exec.Command(mke2fs, "-q", "-F", "-t", "ext4", "-L", store.Label, "-d", dir,
 		"-E", "root_owner=0:0", out, fmt.Sprintf("%dM", SizeMiB))
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("mke2fs %s: %w\n%s", out, err, b)
