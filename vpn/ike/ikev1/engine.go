@@ -256,7 +256,7 @@ func (e *Engine) HandleDatagram(d Datagram) {
 	}
 	h, err := isakmp.DecodeHeader(b)
 	if err != nil {
-		e.env.Log.Debug("dropping datagram", "from", d.Remote, "err", err)
+		e.unauth.Log(slog.LevelDebug, "dropping datagram", "from", d.Remote, "err", err)
 		return
 	}
 	b = b[:h.Length]
