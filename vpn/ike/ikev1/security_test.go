@@ -650,5 +650,3 @@ func TestUnauthenticatedPhase1MessagesDoNotEndExchange(t *testing.T) {
 		})
 	}
 }
-
-
