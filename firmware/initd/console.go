@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 
 	"golang.org/x/term"
@@ -19,16 +20,22 @@ type Console struct {
 	Sys      *System
 	Editor   *cli.Editor
 	Check    func(user, pass string) bool
+	// Log receives failed and successful logins (security=true); nil
+	// discards them.
+	Log *slog.Logger
 }
 
 // Run serves logins until ctx ends.
 func (c Console) Run(ctx context.Context) error {
 	f, isFile := c.TTY.(*os.File)
 	interactive := isFile && term.IsTerminal(int(f.Fd()))
+	// One guard for all the logins on this terminal: the delay after
+	// wrong passwords must survive the prompt starting over.
+	guard := &cli.LoginGuard{Terminal: c.Terminal, Log: c.Log}
 	for ctx.Err() == nil {
 		host := c.Sys.Active().HostName("palisade")
 		fmt.Fprintf(c.TTY, "\r\n%s (%s)\r\n\r\n", host, c.Terminal)
-		user, err := cli.Login(ctx, c.TTY, c.TTY, c.Check)
+		user, err := guard.Login(ctx, c.TTY, c.TTY, c.Check)
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
