@@ -9,8 +9,13 @@
 //
 // A connection goes through these states:
 //
+//	accepted --over MaxStartups or PerSourceMaxStartups--> closed at once
 //	accepted --handshake and login--> logged in --channels end or ctx done--> closed
-//	accepted --handshake timeout, failed login, ctx done--> closed
+//	accepted --handshake timeout, MaxAuthTries failed logins, ctx done--> closed
+//
+// Until it is logged in a connection holds one of the MaxStartups slots, and
+// each wrong password is answered only after a delay that grows per source
+// address; together they bound how fast anyone can guess.
 //
 // Each "session" channel of a logged-in connection runs at most one CLI:
 // "shell" starts Server.Session (after an optional "pty-req"), "exec" runs
@@ -278,8 +283,10 @@ func (s *Server) config(ctx context.Context) (serverConfig, error) {
 		failures: &failures{now: s.now, bySource: map[netip.Addr]*failState{}},
 		refused:  &rateLog{log: s.log(), now: s.now, causes: map[string]*rateCause{}},
 	}
-	// checkPassword delays the reply to a failure, before the library
-	// sends it, so that a client learns nothing sooner by hanging up.
+	// checkPassword waits before the library sends a failure, so that
+	// the verdict itself comes late; the wait belongs to the source, not
+	// the connection, so reconnecting or connecting in parallel does not
+	// shorten it.
 	checkPassword := func(c ssh.ConnMetadata, method, pass string) (*ssh.Permissions, error) {
 		src := sourceOf(c.RemoteAddr())
 		if s.Auth != nil && s.Auth(c.User(), pass) {
