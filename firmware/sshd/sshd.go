@@ -65,7 +65,7 @@ type Server struct {
 	// tests.
 	HostKeyPath string
 	// Rand makes the host key and feeds the key exchange;
-	// crypto/rand.Reader when nil.
+	// crypto/rand.Reader when nil. Connections read it concurrently.
 	Rand io.Reader
 	// Auth checks a password login, typically with auth.Verify against
 	// root-authentication. Nil refuses every password.

@@ -16,6 +16,7 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -27,7 +28,20 @@ import (
 // testRand is a deterministic randomness source: host keys made from the
 // same seed are the same key.
 func testRand(seed byte) io.Reader {
-	return mrand.NewChaCha8([32]byte{seed})
+	return &lockedReader{r: mrand.NewChaCha8([32]byte{seed})}
+}
+
+// lockedReader makes a reader safe for the concurrent connections of one
+// server, as Server.Rand must be.
+type lockedReader struct {
+	mu sync.Mutex
+	r  io.Reader
+}
+
+func (l *lockedReader) Read(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.r.Read(p)
 }
 
 // checkGoroutines fails the test if, once everything registered after it
