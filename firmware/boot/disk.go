@@ -2,16 +2,12 @@ package boot
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
-	"sort"
-)
 
-// ErrNoConfigDisk says no filesystem carries the PALISADE label.
-var ErrNoConfigDisk = errors.New("no filesystem labelled PALISADE")
+	"github.com/palisade/palisade/drivers/blockdev"
+)
 
 // ext4 superblock fields, at offset 1024 of the filesystem.
 const (
@@ -38,29 +34,24 @@ func extLabel(r io.ReaderAt) string {
 }
 
 // FindLabel returns the block device (under devDir) whose ext filesystem has
-// the label. It looks at every block device sysfs lists, partitions and
-// whole disks alike, in name order.
+// the label. It looks at every block device sysBlock (/sys/class/block)
+// lists, partitions and whole disks alike, in name order: a disk written
+// whole by palisade-cfg has no partition table. When none has the label the
+// error wraps os.ErrNotExist.
 func FindLabel(sysBlock, devDir, label string) (string, error) {
-	ents, err := os.ReadDir(sysBlock)
-	if err != nil {
-		return "", fmt.Errorf("listing block devices: %w", err)
-	}
-	names := make([]string, 0, len(ents))
-	for _, e := range ents {
-		names = append(names, e.Name())
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		dev := filepath.Join(devDir, n)
-		f, err := os.Open(dev)
+	dev, err := blockdev.Find(sysBlock, devDir, func(d blockdev.Device) bool {
+		f, err := os.Open(d.Node)
 		if err != nil {
-			continue
+			return false
 		}
+		defer f.Close()
+		// extLabel says "" for a device without an ext filesystem too: an
+		// empty label must not pick the first disk that is not one.
 		l := extLabel(f)
-		f.Close()
-		if l == label {
-			return dev, nil
-		}
+		return l != "" && l == label
+	})
+	if err != nil {
+		return "", fmt.Errorf("no filesystem labelled %s among the block devices: %w", label, err)
 	}
-	return "", ErrNoConfigDisk
+	return dev, nil
 }

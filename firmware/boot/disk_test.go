@@ -1,6 +1,7 @@
 package boot
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -31,8 +32,10 @@ func TestFindLabel(t *testing.T) {
 	if err != nil || got != filepath.Join(dev, "vdc") {
 		t.Fatalf("got %q, %v", got, err)
 	}
-	if _, err := FindLabel(sys, dev, "NOPE"); err != ErrNoConfigDisk {
-		t.Fatalf("got %v", err)
+	for _, label := range []string{"NOPE", "PALIS", ""} {
+		if got, err := FindLabel(sys, dev, label); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("FindLabel(%q) = %q, %v; want os.ErrNotExist", label, got, err)
+		}
 	}
 }
 

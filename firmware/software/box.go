@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/palisade/palisade/drivers/blockdev"
 )
 
 // Kernel command line parameters the slots' entries carry.
@@ -63,29 +63,14 @@ func Deadline(cmdline string) time.Duration {
 }
 
 // FindESP returns the device (under devDir) of the partition named ESPPartName, looking at every block
-// device sysBlock (/sys/class/block) lists, in name order.
+// device sysBlock (/sys/class/block) lists, in name order. When there is none the error wraps
+// os.ErrNotExist.
 func FindESP(sysBlock, devDir string) (string, error) {
-	ents, err := os.ReadDir(sysBlock)
+	dev, err := blockdev.Find(sysBlock, devDir, blockdev.PartName(ESPPartName))
 	if err != nil {
-		return "", fmt.Errorf("listing block devices: %w", err)
+		return "", fmt.Errorf("no partition named %s among the block devices: %w", ESPPartName, err)
 	}
-	names := make([]string, 0, len(ents))
-	for _, e := range ents {
-		names = append(names, e.Name())
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		ev, err := os.ReadFile(filepath.Join(sysBlock, n, "uevent"))
-		if err != nil {
-			continue
-		}
-		for _, line := range strings.Split(string(ev), "\n") {
-			if line == "PARTNAME="+ESPPartName {
-				return filepath.Join(devDir, n), nil
-			}
-		}
-	}
-	return "", fmt.Errorf("no partition named %s among the block devices: %w", ESPPartName, os.ErrNotExist)
+	return dev, nil
 }
 
 // MountESP mounts the FAT filesystem of dev on dir, read-write: confirming a trial renames its loader
