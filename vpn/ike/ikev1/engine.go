@@ -394,9 +394,13 @@ func (e *Engine) teardownPeer(p *peer, notify bool) {
 		sa.state = deleted
 		e.dropSA(sa)
 	}
-	if sa := p.pending; sa != nil {
-		sa.state = deleted
-		e.dropSA(sa)
+	// What remains is ours negotiating (pending) or the peer's, half-open
+	// or a collision's loser: none of it may outlive the gateway.
+	for _, sa := range e.sas {
+		if sa.peer == p {
+			sa.state = deleted
+			e.dropSA(sa)
+		}
 	}
 }
 
