@@ -652,17 +652,18 @@ func TestUnauthenticatedPhase1MessagesDoNotEndExchange(t *testing.T) {
 }
 
 // TestRemovedGatewayDropsHalfOpen: removing a gateway ends every SA of it,
-// also the half-open ones and ours still negotiating, which used to stay in
-// the table pointing at a gateway that no longer exists.
+// the half-open ones included, which used to stay in the table pointing at
+// a gateway that no longer exists.
 func TestRemovedGatewayDropsHalfOpen(t *testing.T) {
-	ca := peerCfg("GW-B", addrA, addrB, netA, netB, true)
+	ca := peerCfg("GW-B", addrA, addrB, netA, netB, false)
 	net := NewPipeNetwork()
 	clock := iketest.NewClock(t0)
 	a := newSide(t, "A", net, clock, addrA, 1, ca)
-	pump(t, clock, []*side{a}, 500*time.Millisecond, func() bool { return false }) // ours negotiating
-	a.e.HandleDatagram(Datagram{Data: mm1(isakmp.Cookie{0xff, 9}, ca.Proposals), Local: netip.AddrPortFrom(addrA, 500), Remote: netip.AddrPortFrom(addrB, 500)})
+	for _, ci := range []isakmp.Cookie{{0xff, 1}, {0xff, 2}} {
+		a.e.HandleDatagram(Datagram{Data: mm1(ci, ca.Proposals), Local: netip.AddrPortFrom(addrA, 500), Remote: netip.AddrPortFrom(addrB, 500)})
+	}
 	if len(a.e.sas) != 2 {
-		t.Fatalf("%d SAs before removing the gateway, want ours and the peer's half-open one", len(a.e.sas))
+		t.Fatalf("%d SAs before removing the gateway, want the 2 half-open ones", len(a.e.sas))
 	}
 	a.e.SetPeers(nil)
 	for _, sa := range a.e.sas {
