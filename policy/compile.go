@@ -81,7 +81,6 @@ type TunnelSelector struct {
 	Proto         uint8     // 0: any protocol
 	LocalPorts    [2]uint16 // inclusive range; {0, 65535}: any
 	RemotePorts   [2]uint16
-	Reqid         uint32 // 1, 2, ... in configuration order; ties XFRM policies to SAs
 }
 
 // Compile builds the nftables intent and the tunnel selectors. It fails on
@@ -792,7 +791,6 @@ func (c *compiler) tunnels(pols []config.ResolvedPolicy) ([]TunnelSelector, erro
 						continue
 					}
 					sel.Policies = []string{p.Name}
-					sel.Reqid = uint32(len(out) + 1)
 					at[k] = len(out)
 					out = append(out, sel)
 				}

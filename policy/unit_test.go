@@ -173,7 +173,7 @@ func TestTunnelSelectors(t *testing.T) {
 		c := compileText(t, readSeed(t, tc.seed))
 		want := []TunnelSelector{{VPN: c.Tunnels[0].VPN, Policies: []string{"VPN-OUT", "VPN-IN"},
 			Local: netip.MustParsePrefix(tc.local), Remote: netip.MustParsePrefix(tc.remote),
-			LocalPorts: [2]uint16{0, 65535}, RemotePorts: [2]uint16{0, 65535}, Reqid: 1}}
+			LocalPorts: [2]uint16{0, 65535}, RemotePorts: [2]uint16{0, 65535}}}
 		if fmt.Sprint(c.Tunnels) != fmt.Sprint(want) {
 			t.Errorf("%s: got %+v, want %+v", tc.seed, c.Tunnels, want)
 		}

@@ -1,15 +1,24 @@
 package vpn
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
-	"strings"
 	"time"
+
+	"github.com/palisade/palisade/firmware/config"
 
 	"github.com/palisade/palisade/vpn/ike/ikecrypto"
 	"github.com/palisade/palisade/vpn/ike/ikev1"
 	"github.com/palisade/palisade/vpn/ike/ikev2"
 	"github.com/palisade/palisade/vpn/ike/isakmp"
+)
+
+// Lifetimes of proposals given as plain values without one: Junos's, as
+// the configuration model defines them.
+const (
+	defaultIKELifetime   = config.DefaultIKELifetime * time.Second
+	defaultIPsecLifetime = config.DefaultIPsecLifetime * time.Second
 )
 
 func ikeCipher(s string) (ikecrypto.Cipher, error) {
@@ -137,8 +146,8 @@ func (c compiled) tunnels() []tunnel {
 // compile turns gateways and tunnels into the engines' peer configurations,
 // grouped by local address. reqid gives each tunnel policy a stable reqid.
 func compile(gws []Gateway, tuns []Tunnel, reqid func(policy string) uint32) (compiled, error) {
-	var errs []string
-	bad := func(format string, args ...any) { errs = append(errs, fmt.Sprintf(format, args...)) }
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	peers := map[string]*ikev1.PeerConfig{}
 	v2peers := map[string]*ikev2.PeerConfig{}
 	var order []string
@@ -181,7 +190,7 @@ func compile(gws []Gateway, tuns []Tunnel, reqid func(policy string) uint32) (co
 			}
 			lt := p.Lifetime
 			if lt == 0 {
-				lt = 8 * time.Hour
+				lt = defaultIKELifetime
 			}
 			pc.Proposals = append(pc.Proposals, ikev1.Proposal{Cipher: c, Hash: h, Group: d, Lifetime: lt})
 		}
@@ -220,7 +229,7 @@ func compile(gws []Gateway, tuns []Tunnel, reqid func(policy string) uint32) (co
 			}
 			lt := p.Lifetime
 			if lt == 0 {
-				lt = time.Hour
+				lt = defaultIPsecLifetime
 			}
 			cc.Proposals = append(cc.Proposals, ikev1.ChildProposal{Suite: s, Lifetime: lt, LifetimeKB: p.LifetimeKB})
 		}
@@ -234,7 +243,7 @@ func compile(gws []Gateway, tuns []Tunnel, reqid func(policy string) uint32) (co
 		pc.Children = append(pc.Children, cc)
 	}
 	if len(errs) > 0 {
-		return compiled{}, fmt.Errorf("vpn configuration: %s", strings.Join(errs, "; "))
+		return compiled{}, fmt.Errorf("vpn configuration: %w", errors.Join(errs...))
 	}
 	out := compiled{v1: map[string][]ikev1.PeerConfig{}, v2: map[string][]ikev2.PeerConfig{}}
 	for _, name := range order {
@@ -289,7 +298,7 @@ func compileV2(g Gateway, bad func(string, ...any)) *ikev2.PeerConfig {
 func ikev2Proposal(p IKEProposal) (ikev2.Proposal, error) {
 	x := ikev2.Proposal{Lifetime: p.Lifetime}
 	if x.Lifetime == 0 {
-		x.Lifetime = 8 * time.Hour
+		x.Lifetime = defaultIKELifetime
 	}
 	switch p.Encryption {
 	case "aes-128-cbc", "aes-192-cbc", "aes-256-cbc":

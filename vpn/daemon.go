@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/netip"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -51,15 +53,22 @@ type Daemon struct {
 	log  *slog.Logger
 	xm   *xfrm.Manager
 
+	ready chan struct{} // closed once Run has started
+
 	mu        sync.Mutex
 	runCtx    context.Context           // set by Run; guarded by mu
 	engines   map[netip.Addr]*engineRun // guarded by mu
-	reqids    map[string]uint32         // tunnel policy -> reqid; guarded by mu
-	nextReqid uint32                    // guarded by mu
+	applied   *Intent                   // the intent last applied; guarded by mu
+	waiting   map[netip.Addr][]string   // local addresses not on the box, with their gateways; guarded by mu
 	policies  map[string]xfrm.Policy    // installed XFRM policies by tunnel policy; guarded by mu
 	statsBase map[uint32]xfrm.Counters  // per SPI, for clear statistics; guarded by mu
 	wg        sync.WaitGroup
 }
+
+// retryWaiting is how often Run tries again to open the IKE sockets of
+// gateways whose local address was not on the box (Rebind does it at once
+// when the firmware sees an address appear).
+const retryWaiting = 5 * time.Second
 
 // engineRun is the IKE service of one local address: an IKEv1 and an IKEv2
 // engine sharing the sockets, each on its own goroutine.
@@ -102,8 +111,8 @@ func New(opts Options) *Daemon {
 			return ikev1.ListenUDP(ctx, a, ike, natt)
 		}
 	}
-	d := &Daemon{opts: opts, log: opts.Log, engines: map[netip.Addr]*engineRun{}, reqids: map[string]uint32{},
-		nextReqid: 1, policies: map[string]xfrm.Policy{}, statsBase: map[uint32]xfrm.Counters{}}
+	d := &Daemon{opts: opts, log: opts.Log, engines: map[netip.Addr]*engineRun{}, ready: make(chan struct{}),
+		waiting: map[netip.Addr][]string{}, policies: map[string]xfrm.Policy{}, statsBase: map[uint32]xfrm.Counters{}}
 	if opts.Handle != nil {
 		d.xm = xfrm.NewManager(opts.Handle, opts.Log)
 		if opts.Installer == nil {
@@ -121,12 +130,29 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	d.mu.Lock()
 	d.runCtx = ctx
+	again := d.applied
 	d.mu.Unlock()
+	// Run again under the supervisor after a failure: what was applied
+	// before is applied anew, since stop removed it.
+	if again != nil {
+		if err := d.Apply(ctx, again); err != nil {
+			d.log.Error("re-applying the VPN configuration", "err", err)
+		}
+	}
+	select {
+	case <-d.ready:
+	default:
+		close(d.ready)
+	}
+	retry := time.NewTicker(retryWaiting)
+	defer retry.Stop()
 	events := d.opts.Events
 	for {
 		select {
 		case <-ctx.Done():
 			return d.stop()
+		case <-retry.C:
+			d.Rebind(ctx)
 		case ev, ok := <-events:
 			if !ok {
 				events = nil
@@ -153,6 +179,7 @@ func (d *Daemon) stop() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.engines = map[netip.Addr]*engineRun{}
+	d.waiting = map[netip.Addr][]string{}
 	d.policies = map[string]xfrm.Policy{}
 	if d.xm != nil {
 		if err := d.xm.Close(); err != nil {
@@ -162,51 +189,48 @@ func (d *Daemon) stop() error {
 	return nil
 }
 
-func (d *Daemon) reqid(policy string) uint32 {
-	if r, ok := d.reqids[policy]; ok {
-		return r
-	}
-	r := d.nextReqid
-	d.nextReqid++
-	d.reqids[policy] = r
-	return r
-}
+// Ready is closed once Run has started: Apply waits for it.
+func (d *Daemon) Ready() <-chan struct{} { return d.ready }
 
-// Reconcile makes the running VPNs match gws and tuns: it validates them,
-// installs the XFRM policies of new tunnels, removes those of tunnels that
-// are gone or changed, and hands each local address's engine its gateways.
-// Unchanged tunnels keep their SAs.
+// Reconcile compiles gws and tuns (reqids carried over from the intent
+// running now) and applies them: a convenience for tests and tools that
+// hold plain values rather than a configuration.
 func (d *Daemon) Reconcile(ctx context.Context, gws []Gateway, tuns []Tunnel) error {
 	d.mu.Lock()
-	runCtx := d.runCtx
-	if runCtx == nil {
-		d.mu.Unlock()
-		return errors.New("vpn daemon: Reconcile before Run")
-	}
-	byAddr, err := compile(gws, tuns, d.reqid)
+	prev := d.applied
+	d.mu.Unlock()
+	in, err := CompileGateways(gws, tuns, prev)
 	if err != nil {
-		d.mu.Unlock()
 		return err
 	}
-	var errs []error
-	want := map[string]xfrm.Policy{}
-	for _, t := range byAddr.tunnels() {
-		c := t.cfg
-		want[c.Policy] = xfrm.Policy{
-			Selector:     xfrm.Selector{Local: c.Local, Remote: c.Remote, Protocol: c.Protocol, LocalPort: c.LocalPort, RemotePort: c.RemotePort},
-			LocalGateway: t.local, RemoteGateway: t.remote, Reqid: c.Reqid,
-		}
+	return d.Apply(ctx, in)
+}
+
+// Apply makes the running VPNs match in: it installs the XFRM policies of
+// new tunnels, removes those of tunnels that are gone or changed, and hands
+// each local address's engines their gateways. Unchanged tunnels keep
+// their SAs. A gateway whose local address is not on the box (its port is
+// missing, or has no address yet) is not an error: it waits for its
+// interface, and starts when the address appears (Rebind).
+func (d *Daemon) Apply(ctx context.Context, in *Intent) error {
+	select {
+	case <-d.ready:
+	case <-ctx.Done():
+		return fmt.Errorf("vpn daemon not started: %w", ctx.Err())
 	}
+	d.mu.Lock()
+	runCtx := d.runCtx
+	var errs []error
 	if d.xm != nil {
 		for name, old := range d.policies {
-			if nw, ok := want[name]; !ok || nw != old {
+			if nw, ok := in.policies[name]; !ok || nw != old {
 				if err := d.xm.RemovePolicy(old); err != nil {
 					errs = append(errs, err)
 				}
 				delete(d.policies, name)
 			}
 		}
-		for name, p := range want {
+		for name, p := range in.policies {
 			if _, ok := d.policies[name]; ok {
 				continue
 			}
@@ -217,27 +241,31 @@ func (d *Daemon) Reconcile(ctx context.Context, gws []Gateway, tuns []Tunnel) er
 			d.policies[name] = p
 		}
 	} else {
-		d.policies = want
+		d.policies = maps.Clone(in.policies)
 	}
+	d.applied = in
 	// Engines: start new addresses, configure all, stop the unused.
 	var cfgs []func() error
-	addrs := byAddr.addrs()
+	addrs := in.addrs()
+	waiting := map[netip.Addr][]string{}
 	for addrStr := range addrs {
 		a := netip.MustParseAddr(addrStr)
-		peers, peers2 := byAddr.v1[addrStr], byAddr.v2[addrStr]
 		r := d.engines[a]
 		if r == nil {
-			r, err = d.startEngine(runCtx, a)
-			if err != nil {
-				errs = append(errs, err)
+			var err error
+			if r, err = d.startEngine(runCtx, a); err != nil {
+				waiting[a] = in.gatewayNames(addrStr)
+				if _, was := d.waiting[a]; !was {
+					d.log.Warn("IKE gateway waiting for its interface", "gateways", strings.Join(waiting[a], ","),
+						"local", a.String(), "err", err)
+				}
 				continue
 			}
 			d.engines[a] = r
 		}
-		cfgs = append(cfgs, func() error {
-			return errors.Join(r.e.Do(ctx, func(e *ikev1.Engine) { e.SetPeers(peers) }), r.e2.Do(ctx, func(e *ikev2.Engine) { e.SetPeers(peers2) }))
-		})
+		cfgs = append(cfgs, d.configure(ctx, r, in, addrStr))
 	}
+	d.waiting = waiting
 	var stopped []*engineRun
 	for a, r := range d.engines {
 		if !addrs[a.String()] {
@@ -256,6 +284,58 @@ func (d *Daemon) Reconcile(ctx context.Context, gws []Gateway, tuns []Tunnel) er
 		<-r.done
 	}
 	return errors.Join(errs...)
+}
+
+// configure returns the step that hands an engine run its peers of in.
+func (d *Daemon) configure(ctx context.Context, r *engineRun, in *Intent, addr string) func() error {
+	peers, peers2 := in.v1[addr], in.v2[addr]
+	return func() error {
+		return errors.Join(r.e.Do(ctx, func(e *ikev1.Engine) { e.SetPeers(peers) }), r.e2.Do(ctx, func(e *ikev2.Engine) { e.SetPeers(peers2) }))
+	}
+}
+
+// Rebind starts the engines of gateways that wait for their interface,
+// where the address has appeared since.
+func (d *Daemon) Rebind(ctx context.Context) {
+	d.mu.Lock()
+	runCtx, in := d.runCtx, d.applied
+	var cfgs []func() error
+	for a, gws := range d.waiting {
+		r, err := d.startEngine(runCtx, a)
+		if err != nil {
+			continue
+		}
+		d.log.Info("IKE gateway started: its address is up", "gateways", strings.Join(gws, ","), "local", a.String())
+		d.engines[a] = r
+		delete(d.waiting, a)
+		cfgs = append(cfgs, d.configure(ctx, r, in, a.String()))
+	}
+	d.mu.Unlock()
+	for _, f := range cfgs {
+		if err := f(); err != nil {
+			d.log.Warn("configuring an IKE gateway whose address came up", "err", err)
+		}
+	}
+}
+
+// Waiting is a gateway whose local address is not on the box.
+type Waiting struct {
+	Gateway string
+	Local   netip.Addr
+}
+
+// WaitingGateways lists the gateways that wait for their interface.
+func (d *Daemon) WaitingGateways() []Waiting {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var out []Waiting
+	for a, gws := range d.waiting {
+		for _, g := range gws {
+			out = append(out, Waiting{Gateway: g, Local: a})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Gateway < out[j].Gateway })
+	return out
 }
 
 func (d *Daemon) startEngine(ctx context.Context, a netip.Addr) (*engineRun, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"time"
 
 	"github.com/vishvananda/netlink"
@@ -125,6 +126,76 @@ func WatchCarrier(ctx context.Context, opts WatchOptions, report func(CarrierEve
 			}
 			last[name] = up
 			report(CarrierEvent{Junos: junos, Kernel: name, Up: up, Time: now()})
+		}
+	}
+}
+
+// AddressEvent is an IPv4 or IPv6 address added to or removed from a port.
+type AddressEvent struct {
+	Junos, Kernel string
+	Addr          netip.Prefix
+	Added         bool
+	Time          time.Time
+}
+
+// WatchAddresses reports every address added to or removed from a port
+// until ctx ends; addresses of other links (lo, tunnels) are not reported.
+func WatchAddresses(ctx context.Context, opts WatchOptions, report func(AddressEvent)) error {
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	updates := make(chan netlink.AddrUpdate, 64)
+	done := make(chan struct{})
+	defer close(done)
+	errc := make(chan error, 1)
+	err := netlink.AddrSubscribeWithOptions(updates, done, netlink.AddrSubscribeOptions{
+		Namespace: opts.Namespace,
+		ErrorCallback: func(err error) {
+			select {
+			case errc <- err:
+			default:
+			}
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("subscribing to address changes: %w", err)
+	}
+	h := &netlink.Handle{} // the calling thread's namespace
+	if opts.Namespace != nil {
+		if h, err = netlink.NewHandleAt(*opts.Namespace); err != nil {
+			return fmt.Errorf("opening netlink in the watched namespace: %w", err)
+		}
+		defer h.Close()
+	}
+	names := map[int]string{} // ifindex -> kernel name, looked up once
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-errc:
+			return fmt.Errorf("watching address changes: %w", err)
+		case u, ok := <-updates:
+			if !ok {
+				return errors.New("watching address changes: subscription closed")
+			}
+			name, seen := names[u.LinkIndex]
+			if !seen {
+				if l, err := h.LinkByIndex(u.LinkIndex); err == nil {
+					name = l.Attrs().Name
+					names[u.LinkIndex] = name
+				}
+			}
+			junos, isPort := JunosName(name)
+			if !isPort {
+				continue
+			}
+			a, ok := netip.AddrFromSlice(u.LinkAddress.IP)
+			if !ok {
+				continue
+			}
+			ones, _ := u.LinkAddress.Mask.Size()
+			report(AddressEvent{Junos: junos, Kernel: name, Addr: netip.PrefixFrom(a.Unmap(), ones), Added: u.NewAddr, Time: now()})
 		}
 	}
 }

@@ -16,10 +16,8 @@ import (
 	"github.com/palisade/palisade/board"
 	"github.com/palisade/palisade/drivers/kmod"
 	"github.com/palisade/palisade/drivers/ports"
-	"github.com/palisade/palisade/firmware/auth"
 	"github.com/palisade/palisade/firmware/commit"
 	"github.com/palisade/palisade/firmware/config"
-	"github.com/palisade/palisade/firmware/netconf"
 	"github.com/palisade/palisade/firmware/software"
 	"github.com/palisade/palisade/firmware/store"
 )
@@ -149,41 +147,50 @@ func Up(ctx context.Context, log *slog.Logger, say Say, stages func(*Box) []comm
 		h.LinkSetUp(lo)
 	}
 
-	box.Pipeline = &commit.Pipeline{Log: log}
-	cfg := loadConfig(box, log, say)
+	box.Pipeline = &commit.Pipeline{Log: log, Present: func(junos string) bool {
+		for _, p := range box.Ports {
+			if p.Junos == junos {
+				return true
+			}
+		}
+		return false
+	}}
+	in := loadConfig(box, log, say)
 	box.Pipeline.Store = box.Store
 	box.Pipeline.Stages = stages(box)
-	warnings, err := box.Pipeline.Commit(ctx, cfg, commit.Options{})
-	for _, w := range warnings {
+	for _, w := range in.Warnings {
 		log.Warn("configuration", "warning", w.Error())
 	}
-	if err != nil {
+	// The intent was compiled (and validated) while choosing the newest
+	// good configuration; it is applied as it is. The last stage turns
+	// forwarding on, once the firewall of the configuration is in.
+	if err := box.Pipeline.Apply(ctx, in, commit.Options{}); err != nil {
 		say("applying the configuration failed: %v", err)
 		return box, nil
 	}
-	// Forwarding starts only once the firewall of the configuration is in:
-	// until then nothing crosses the box.
-	if err := os.WriteFile("/proc/sys/net/ipv4/ip_forward", []byte("1"), 0o644); err != nil {
-		say("enabling IPv4 forwarding: %v", err)
-	}
-	say("configuration applied: host %s", cfg.HostName("palisade"))
+	say("configuration applied: host %s", in.Config.HostName("palisade"))
 	if sw != nil && sw.Trying {
 		confirmTrial(sw, say)
 	}
 	return box, nil
 }
 
-// loadConfig finds the PALISADE filesystem and returns the newest good
-// configuration on it, falling back to the factory default with a console
-// message saying why.
-func loadConfig(box *Box, log *slog.Logger, say Say) *config.Config {
-	factory := func(why string) *config.Config {
+// loadConfig finds the PALISADE filesystem and returns the compiled intent
+// of the newest good configuration on it, falling back to the factory
+// default with a console message saying why. Compiling is the check of
+// "good": a configuration is validated once, here, on its way to the
+// kernel.
+func loadConfig(box *Box, log *slog.Logger, say Say) *commit.Intent {
+	factory := func(why string) *commit.Intent {
 		say("%s: running the factory default configuration", why)
 		c, _, err := config.Parse("factory-default", FactoryDefault)
-		if err != nil {
-			panic("factory default does not parse: " + err.Error())
+		if err == nil {
+			var in *commit.Intent
+			if in, err = box.Pipeline.Compile(c); err == nil {
+				return in
+			}
 		}
-		return c
+		panic("the factory default does not compile: " + err.Error())
 	}
 	dev, err := FindLabel("/sys/class/block", "/dev", store.Label)
 	if err != nil {
@@ -201,11 +208,18 @@ func loadConfig(box *Box, log *slog.Logger, say Say) *config.Config {
 	if len(entries) == 0 {
 		return factory("the configuration disk holds no configuration")
 	}
+	// A disk written by other means may still hold a plain-text password;
+	// the compile hashes it, so the running configuration only holds the
+	// hash.
+	var in *commit.Intent
 	e, skipped, err := box.Store.LoadGood(func(c *config.Config) error {
-		if errs := config.Errors(c.Validate()); len(errs) > 0 {
-			return errs[0]
+		var err error
+		in, err = box.Pipeline.Compile(c)
+		var ve *commit.ValidationError
+		if errors.As(err, &ve) && len(ve.Problems) > 0 {
+			return ve.Problems[0]
 		}
-		return nil
+		return err
 	})
 	for _, s := range skipped {
 		say("configuration not usable: %v", s)
@@ -216,32 +230,7 @@ func loadConfig(box *Box, log *slog.Logger, say Say) *config.Config {
 	if len(skipped) > 0 {
 		say("using the newest good configuration instead: rollback %d, committed %s", len(skipped), e.Time.Format(time.RFC3339))
 	}
-	// A disk written by other means may still hold a plain-text password;
-	// the running configuration only ever holds its hash.
-	c, err := auth.HashPlainText(e.Config, nil)
-	if err != nil {
-		say("%v", err)
-		return e.Config
-	}
-	return c
-}
-
-// NetconfStage is the commit stage for links, addresses and static routes.
-func NetconfStage(h *netlink.Handle, log *slog.Logger) commit.Stage {
-	return commit.StageFunc{StageName: "interfaces and routes", Fn: func(_ context.Context, c *config.Config) error {
-		in, err := netconf.Compile(c, ports.KernelName)
-		if err != nil {
-			return err
-		}
-		rep, err := netconf.Apply(h, in, func(n string) bool { _, ok := ports.JunosName(n); return ok })
-		for _, m := range rep.MissingLinks {
-			log.Warn("interface is configured but not present on this board", "interface", m)
-		}
-		for _, r := range rep.InactiveRoutes {
-			log.Warn("static route inactive", "route", r)
-		}
-		return err
-	}}
+	return in
 }
 
 // Shutdown syncs and unmounts the configuration disk, then reboots or powers

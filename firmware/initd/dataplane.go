@@ -5,11 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/google/nftables"
@@ -21,7 +19,6 @@ import (
 	"github.com/palisade/palisade/firmware/cli"
 	"github.com/palisade/palisade/firmware/commit"
 	"github.com/palisade/palisade/firmware/config"
-	"github.com/palisade/palisade/firmware/netconf"
 	"github.com/palisade/palisade/policy"
 	"github.com/palisade/palisade/vpn"
 	"github.com/palisade/palisade/vpn/ike/ikev1"
@@ -29,22 +26,22 @@ import (
 	"github.com/palisade/palisade/vpn/xfrm"
 )
 
-// Dataplane holds the firewall and the VPN daemon, the two commit stages
-// after interfaces and routes, and answers the CLI's questions about them.
+// Dataplane holds the firewall and the VPN daemon, and answers the CLI's
+// questions about them. What runs comes from the commit pipeline's
+// running Intent.
 type Dataplane struct {
 	log     *slog.Logger
 	h       *netlink.Handle
 	nft     *nftables.Conn
 	applier *policy.Applier
 	vpn     *vpn.Daemon
-
-	mu       sync.Mutex
-	compiled *policy.Compiled // of the running configuration
+	running func() *commit.Intent
 }
 
-// StartDataplane opens the kernel handles and starts the VPN daemon; the
-// daemon runs until ctx ends, then removes everything it installed.
-func StartDataplane(ctx context.Context, h *netlink.Handle, log *slog.Logger) (*Dataplane, error) {
+// StartDataplane opens the kernel handles, closes the box until the first
+// commit and makes the VPN daemon, whose Run the caller supervises.
+// running gives the pipeline's running Intent.
+func StartDataplane(ctx context.Context, h *netlink.Handle, log *slog.Logger, running func() *commit.Intent) (*Dataplane, error) {
 	nft, err := nftables.New(policy.ConnOptions(-1)...)
 	if err != nil {
 		return nil, fmt.Errorf("opening nftables: %w", err)
@@ -54,17 +51,7 @@ func StartDataplane(ctx context.Context, h *netlink.Handle, log *slog.Logger) (*
 		log.Error("xfrm events: on-traffic tunnels and rekeys on kilobytes will not work", "err", err)
 		close(events)
 	}
-	// Session timeouts (Junos defaults) and per-session counters are
-	// conntrack settings of the whole box.
-	if err := policy.WriteSysctls("/proc/sys", policy.ConntrackSysctls()); err != nil {
-		log.Warn("conntrack settings", "err", err)
-	}
-	// Static routes over a port without carrier give way to the next
-	// preference, as on an SRX.
-	if err := policy.WriteSysctls("/proc/sys", netconf.Sysctls()); err != nil {
-		log.Warn("route settings", "err", err)
-	}
-	d := &Dataplane{log: log, nft: nft, h: h, applier: policy.NewApplier(nft),
+	d := &Dataplane{log: log, nft: nft, h: h, applier: policy.NewApplier(nft), running: running,
 		vpn: vpn.New(vpn.Options{Log: log.With("service", "ike"), Handle: h, Events: events})}
 	// Until the first commit, the ruleset of an empty configuration drops
 	// everything that is not the box's own: addresses may come up before
@@ -76,79 +63,17 @@ func StartDataplane(ctx context.Context, h *netlink.Handle, log *slog.Logger) (*
 	if err != nil {
 		return nil, fmt.Errorf("closing the box before the first commit: %w", err)
 	}
-	running := make(chan struct{})
-	go func() {
-		// A panic in the daemon must not take PID 1 (and so the box) down
-		// with it: the tunnels stop, the firewall and the console stay.
-		defer func() {
-			if r := recover(); r != nil {
-				log.Error("vpn daemon crashed; tunnels are down until the next boot", "panic", r, "stack", string(debug.Stack()))
-			}
-		}()
-		close(running)
-		if err := d.vpn.Run(ctx); err != nil {
-			log.Error("vpn daemon stopped", "err", err)
-		}
-	}()
-	<-running
 	return d, nil
 }
 
-// FirewallStage compiles zones and policies and loads them in one batch.
-func (d *Dataplane) FirewallStage() commit.Stage {
-	return commit.StageFunc{StageName: "security policies", Fn: func(ctx context.Context, c *config.Config) error {
-		comp, err := policy.Compile(c, policy.Options{KernelName: ports.UnitKernelName})
-		if err != nil {
-			return err
-		}
-		if err := d.applier.Apply(ctx, comp.Ruleset); err != nil {
-			return err
-		}
-		d.mu.Lock()
-		d.compiled = comp
-		d.mu.Unlock()
-		return nil
-	}}
+// Stages are the commit stages of the firewall and the VPN, and the kernel
+// settings that turn forwarding on once they are in.
+func (d *Dataplane) Stages() []commit.Stage {
+	return []commit.Stage{commit.FirewallStage(d.applier), commit.VPNStage(d.vpn), commit.SystemStage("/proc/sys", d.log)}
 }
 
-// VPNStage hands the tunnel policies' proxy-ids to the IKE daemon, which
-// installs their XFRM policies and negotiates what must come up now.
-func (d *Dataplane) VPNStage() commit.Stage {
-	return commit.StageFunc{StageName: "ipsec vpn", Fn: func(ctx context.Context, c *config.Config) error {
-		// The firewall stage ran just before, on the same configuration.
-		comp := d.current()
-		if comp == nil {
-			return fmt.Errorf("no compiled security policies")
-		}
-		var sels []vpn.Tunnel
-		for _, s := range comp.Tunnels {
-			// A mirrored pair (VPN-OUT, VPN-IN) shares one proxy-id; the SA is
-			// named after the first, the outbound one, as Junos shows it.
-			t := vpn.Tunnel{VPNName: s.VPN, PolicyName: s.Policies[0], Local: s.Local, Remote: s.Remote, Protocol: s.Proto}
-			if s.LocalPorts[0] == s.LocalPorts[1] {
-				t.LocalPort = s.LocalPorts[0]
-			}
-			if s.RemotePorts[0] == s.RemotePorts[1] {
-				t.RemotePort = s.RemotePorts[0]
-			}
-			sels = append(sels, t)
-		}
-		gws, tuns, err := vpn.FromConfig(c, sels)
-		if err != nil {
-			return err
-		}
-		// The daemon records its run context when Run starts; until the
-		// goroutine got there, Reconcile refuses. That window is a few
-		// scheduler ticks at boot.
-		for i := 0; ; i++ {
-			err = d.vpn.Reconcile(ctx, gws, tuns)
-			if err == nil || !strings.Contains(err.Error(), "before Run") || i == 100 {
-				return err
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	}}
-}
+// VPN is the IKE daemon, for the supervisor.
+func (d *Dataplane) VPN() *vpn.Daemon { return d.vpn }
 
 // errNoDataplane answers questions about a firewall and VPN that failed to
 // start (boot said why on the console).
@@ -178,10 +103,12 @@ func (d *Dataplane) ClearIPsecStats(ctx context.Context) error {
 	return d.vpn.ClearStatistics(ctx)
 }
 
+// current is the running ruleset's compiled form (nil before the first commit).
 func (d *Dataplane) current() *policy.Compiled {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.compiled
+	if in := d.running(); in != nil {
+		return in.Firewall
+	}
+	return nil
 }
 
 // PolicyHits reads the policies' counters.

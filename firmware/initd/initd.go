@@ -40,14 +40,19 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) 
 
 	var data *Dataplane
 	box, err := boot.Up(ctx, log, say, func(b *boot.Box) []commit.Stage {
-		stages := []commit.Stage{boot.NetconfStage(b.Netlink, log)}
-		d, err := StartDataplane(ctx, b.Netlink, log)
+		stages := []commit.Stage{commit.NetStage(b.Netlink, log)}
+		d, err := StartDataplane(ctx, b.Netlink, log, b.Pipeline.Running)
 		if err != nil {
+			// No firewall: no forwarding either (the system stage is
+			// the dataplane's), and the console says why.
 			say("firewall and VPN unavailable: %v", err)
 			return stages
 		}
 		data = d
-		return append(stages, d.FirewallStage(), d.VPNStage())
+		// The IKE daemon is supervised from now on, like every service:
+		// the boot commit's VPN stage waits until it is ready.
+		go supervisor.Run(ctx, supervisor.Options{Log: log}, supervisor.Service{Name: "ike", Run: d.VPN().Run})
+		return append(stages, d.Stages()...)
 	})
 	if err != nil {
 		return err
@@ -55,15 +60,31 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) 
 
 	bootLog.close()
 	tty := openConsole(box.Board.Console, stdin, stdout)
-	sys := &System{Box: box, Data: data, Log: ring, Events: log, Announce: func(msg string) { fmt.Fprintf(tty, "\r\n%s\r\n", msg) }}
+	box.Pipeline.Announce = func(msg string) { fmt.Fprintf(tty, "\r\n%s\r\n", msg) }
+	sys := &System{Box: box, Data: data, Log: ring, Events: log}
+	box.Pipeline.Committed = sys.Committed
 	editor := cli.NewEditor(sys)
 	services := []supervisor.Service{
 		{Name: "console", Run: func(ctx context.Context) error {
-			return Console{TTY: tty, Terminal: box.Board.Console, Sys: sys, Editor: editor, Check: sys.CheckLogin}.Run(ctx)
+			return Console{TTY: tty, Terminal: box.Board.Console, Sys: sys, Editor: editor, Check: sys.CheckLogin,
+				Log: log.With("service", "console")}.Run(ctx)
 		}},
+		// A running box reacts to what changes under it: the parts of the
+		// running Intent that depend on a port's carrier or addresses are
+		// applied again, and nothing else.
 		{Name: "carrier", Run: func(ctx context.Context) error {
 			return ports.WatchCarrier(ctx, ports.WatchOptions{}, func(e ports.CarrierEvent) {
 				log.Info("link", "event", e.String())
+				if err := box.Pipeline.React(ctx, commit.Change{Kind: commit.Carrier, Port: e.Junos}); err != nil {
+					log.Warn("re-applying after a carrier change", "err", err)
+				}
+			})
+		}},
+		{Name: "addresses", Run: func(ctx context.Context) error {
+			return ports.WatchAddresses(ctx, ports.WatchOptions{}, func(e ports.AddressEvent) {
+				if err := box.Pipeline.React(ctx, commit.Change{Kind: commit.Address, Port: e.Junos}); err != nil {
+					log.Warn("re-applying after an address change", "err", err)
+				}
 			})
 		}},
 	}

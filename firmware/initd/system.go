@@ -20,7 +20,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/palisade/palisade/drivers/ports"
-	"github.com/palisade/palisade/firmware/auth"
 	"github.com/palisade/palisade/firmware/boot"
 	"github.com/palisade/palisade/firmware/cli"
 	"github.com/palisade/palisade/firmware/commit"
@@ -44,11 +43,10 @@ type System struct {
 	Now      func() time.Time
 	Rand     io.Reader // salts of password hashes; nil: crypto/rand
 
-	mu           sync.Mutex
-	changed      chan struct{} // closed and replaced at every commit
-	lastCommit   time.Time
-	lastBy       string
-	confirmTimer *time.Timer
+	mu         sync.Mutex
+	changed    chan struct{} // closed and replaced at every commit
+	lastCommit time.Time
+	lastBy     string
 }
 
 var _ cli.System = (*System)(nil)
@@ -68,17 +66,12 @@ func (s *System) Active() *config.Config {
 	return &config.Config{}
 }
 
-// Commit runs the pipeline and persists. A confirmed commit arms a timer
-// that restores the configuration that ran before it, unless another commit
-// comes first.
+// Commit runs the pipeline and persists; a confirmed commit's timer is
+// the pipeline's.
 func (s *System) Commit(ctx context.Context, cand *config.Config, o cli.CommitOptions) ([]*config.Problem, error) {
-	prev := s.Active()
-	cand, err := auth.HashPlainText(cand, s.Rand)
-	if err != nil {
-		return nil, err
-	}
 	meta := store.Meta{Time: s.now(), User: o.User, Comment: o.Comment}
-	warnings, err := s.Box.Pipeline.Commit(ctx, cand, commit.Options{Check: o.Check, Persist: true, Meta: meta})
+	warnings, err := s.Box.Pipeline.Commit(ctx, cand, commit.Options{Check: o.Check, Persist: true, Meta: meta,
+		Confirm: time.Duration(o.ConfirmMinutes) * time.Minute})
 	if err != nil || o.Check {
 		if err != nil && !o.Check {
 			s.event("commit failed", "user", o.User, "err", err)
@@ -86,17 +79,9 @@ func (s *System) Commit(ctx context.Context, cand *config.Config, o cli.CommitOp
 		return warnings, err
 	}
 	s.event("commit complete", "user", o.User, "comment", o.Comment, "confirm_minutes", o.ConfirmMinutes)
-	s.notify()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.lastCommit, s.lastBy = meta.Time, o.User
-	if s.confirmTimer != nil {
-		s.confirmTimer.Stop()
-		s.confirmTimer = nil
-	}
-	if o.ConfirmMinutes > 0 {
-		s.confirmTimer = time.AfterFunc(time.Duration(o.ConfirmMinutes)*time.Minute, func() { s.rollbackUnconfirmed(prev) })
-	}
 	return warnings, nil
 }
 
@@ -111,6 +96,10 @@ func (s *System) Changed() <-chan struct{} {
 	return s.changed
 }
 
+// Committed is called by the pipeline after every commit that took
+// effect, the CLI's and the automatic rollback of an unconfirmed one.
+func (s *System) Committed() { s.notify() }
+
 func (s *System) notify() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -118,23 +107,6 @@ func (s *System) notify() {
 		close(s.changed)
 	}
 	s.changed = make(chan struct{})
-}
-
-func (s *System) rollbackUnconfirmed(prev *config.Config) {
-	meta := store.Meta{Time: s.now(), User: "root", Comment: "automatic rollback: commit confirmed was not confirmed"}
-	_, err := s.Box.Pipeline.Commit(context.Background(), prev, commit.Options{Persist: true, Meta: meta})
-	s.notify()
-	msg := "Commit was not confirmed; automatic rollback complete"
-	if err != nil {
-		msg = "Commit was not confirmed; automatic rollback FAILED: " + err.Error()
-	}
-	s.event(msg)
-	if s.Announce != nil {
-		s.Announce(msg)
-	}
-	s.mu.Lock()
-	s.confirmTimer = nil
-	s.mu.Unlock()
 }
 
 // event logs a security event, which a flood of other lines cannot push

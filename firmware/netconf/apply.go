@@ -199,3 +199,9 @@ func joinAddrs(as []netip.Addr) string {
 	}
 	return strings.Join(s, ", ")
 }
+
+// ApplyRoutes applies only the intent's routes, for a change of carrier:
+// it returns the routes that stay inactive.
+func ApplyRoutes(h *netlink.Handle, in Intent) ([]string, error) {
+	return applyRoutes(h, in.Routes)
+}
