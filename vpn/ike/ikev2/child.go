@@ -219,7 +219,7 @@ func (e *Engine) installChild(sa *ikeSA, c *child, tun ChildConfig, prop ChildPr
 	p, now := sa.peer, e.now()
 	x := &ChildSA{Peer: p.cfg.Name, Tunnel: tun, Local: sa.local.Addr(), Remote: sa.remote.Addr(), Suite: prop.Suite,
 		SPIIn: spiIn, SPIOut: spiOut, EncIn: encIn, AuthIn: authIn, EncOut: encOut, AuthOut: authOut,
-		Lifetime: prop.Lifetime, LifetimeKB: prop.LifetimeKB, Established: now}
+		Lifetime: clampLifetime(prop.Lifetime), LifetimeKB: prop.LifetimeKB, Established: now}
 	if sa.natt() {
 		x.EncapLocal, x.EncapRemote = sa.local.Port(), sa.remote.Port()
 	}
@@ -227,7 +227,7 @@ func (e *Engine) installChild(sa *ikeSA, c *child, tun ChildConfig, prop ChildPr
 		e.env.Log.Error("installing IPsec SA", "gateway", p.cfg.Name, "tunnel", c.cfg.Name, "err", err)
 		return nil
 	}
-	cs := &childSA{sa: x, child: c, state: csInstalled, seq: e.next()}
+	cs := &childSA{sa: x, child: c, state: csInstalled, ike: sa, seq: e.next()}
 	if lt := clampLifetime(prop.Lifetime); lt > 0 {
 		cs.expireAt = now.Add(lt)
 		cs.rekeyAt = now.Add(lt*9/10 - e.jitter(lt/20))

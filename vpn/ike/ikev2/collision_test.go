@@ -173,3 +173,56 @@ func settleFree(t *testing.T, clock *iketest.Clock, h *heldNet) {
 		h.deliver(0)
 	}
 }
+
+// TestBothInitiateOrders explores the delivery orders of two engines that
+// initiate to each other at the same instant. Each IKE_SA_INIT is answered
+// (neither end can tell the other's from a spoofed one), so both IKE SAs
+// may authenticate; every order must end with one IKE SA and one Child SA
+// pair that both ends agree on, without a timeout or a new negotiation.
+func TestBothInitiateOrders(t *testing.T) {
+	maxLeaves := 3000
+	if testing.Short() {
+		maxLeaves = 300
+	}
+	leaves, twins := 0, 0
+	var explore func(path []int)
+	explore = func(path []int) {
+		if leaves >= maxLeaves || t.Failed() {
+			return
+		}
+		ca := peerCfg(t, "GW-B", addrA, addrB, netA, netB, true)
+		cb := peerCfg(t, "GW-A", addrB, addrA, netB, netA, true)
+		for _, c := range []*PeerConfig{&ca, &cb} {
+			c.Proposals = []Proposal{mustProposal(t, "aes128gcm16-prfsha256-curve25519")}
+			c.DPDInterval = 0
+		}
+		net := NewPipeNetwork()
+		clock := iketest.NewClock(t0)
+		a := newSideQuiet(t, "A", net, clock, 7, ca)
+		b := newSideQuiet(t, "B", net, clock, 1007, cb)
+		h := &heldNet{a: a, b: b}
+		net.SetDrop(h.capture)
+		a.e.Tick()
+		b.e.Tick()
+		h.logA, h.logB = len(a.log.String()), len(b.log.String())
+		for _, i := range path {
+			h.deliver(i)
+		}
+		if len(h.held) == 0 {
+			leaves++
+			checkOutcome(t, fmt.Sprint(path), clock, h, a, b)
+			if strings.Contains(a.log.String(), "two IKE SAs negotiated at once") {
+				twins++
+			}
+			return
+		}
+		for i := range h.held {
+			explore(append(append([]int(nil), path...), i))
+		}
+	}
+	explore(nil)
+	t.Logf("%d delivery orders, %d with both IKE SAs authenticated", leaves, twins)
+	if twins == 0 {
+		t.Error("no order had both IKE SAs authenticate")
+	}
+}

@@ -672,8 +672,8 @@ func (e *Engine) fail(sa *ikeSA, msg string, args ...any) {
 	sa.peer.nextAttempt = e.now().Add(e.cfg.RetryAfter)
 }
 
-// closeIKE forgets an IKE SA. When it was the peer's SA and no other
-// replaces it, the children go too (RFC 7296 1.4.1), without messages.
+// closeIKE forgets an IKE SA and, without messages, the Child SAs that
+// run under it (RFC 7296 1.4.1).
 func (e *Engine) closeIKE(sa *ikeSA) {
 	if sa.state == ikeClosed {
 		return
@@ -699,6 +699,17 @@ func (e *Engine) closeIKE(sa *ikeSA) {
 			e.abortNego(c)
 		}
 	}
+	if coll := sa.collision; coll != nil && coll.sa.state == ikeEstablished {
+		e.adopt(sa, coll.sa) // the peer's rekey of sa stands
+	}
+	for _, c := range p.children {
+		for _, cs := range append([]*childSA(nil), c.sas...) {
+			if cs.ike == sa {
+				e.uninstall(p, cs)
+				c.wanted = c.wanted || c.cfg.Immediately
+			}
+		}
+	}
 	if p.ike != sa {
 		return
 	}
@@ -709,11 +720,17 @@ func (e *Engine) closeIKE(sa *ikeSA) {
 			return
 		}
 	}
-	for _, c := range p.children {
-		for _, cs := range append([]*childSA(nil), c.sas...) {
-			e.uninstall(p, cs)
+}
+
+// adopt moves the Child SAs of IKE SA from to its successor to (RFC 7296
+// 1.3.2: a rekeyed IKE SA passes its children on).
+func (e *Engine) adopt(from, to *ikeSA) {
+	for _, c := range from.peer.children {
+		for _, cs := range c.sas {
+			if cs.ike == from {
+				cs.ike = to
+			}
 		}
-		c.wanted = c.wanted || c.cfg.Immediately
 	}
 }
 

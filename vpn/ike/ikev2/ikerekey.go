@@ -34,6 +34,7 @@ func (e *Engine) ikeRekeyResponse(sa *ikeSA, r *ikeRekey, ps []Payload) {
 		if coll := sa.collision; coll != nil && n.NotifyType == TemporaryFailure {
 			sa.collision = nil
 			e.env.Log.Debug("IKE rekey collision: the peer's rekey stands", "gateway", p.cfg.Name)
+			e.adopt(sa, coll.sa)
 			e.retire(sa)
 			return
 		}
@@ -76,6 +77,7 @@ func (e *Engine) ikeRekeyResponse(sa *ikeSA, r *ikeRekey, ps []Payload) {
 		if lowestIsOurs(r.ni, nonce.Data, coll.ni, coll.nr) {
 			e.env.Log.Info("IKE rekey collision: our exchange has the lowest nonce, deleting its IKE SA (RFC 7296 2.8.1)", "gateway", p.cfg.Name)
 			p.ike = coll.sa
+			e.adopt(sa, coll.sa)
 			e.deleteIKE(n)
 			e.retire(sa)
 			return
@@ -83,6 +85,7 @@ func (e *Engine) ikeRekeyResponse(sa *ikeSA, r *ikeRekey, ps []Payload) {
 		e.env.Log.Info("IKE rekey collision: the peer's exchange has the lowest nonce, it deletes its IKE SA (RFC 7296 2.8.1)", "gateway", p.cfg.Name)
 		e.retire(coll.sa)
 	}
+	e.adopt(sa, n)
 	e.deleteIKE(sa)
 }
 
@@ -157,8 +160,11 @@ func (e *Engine) handleIKERekey(sa *ikeSA, ps []Payload, saP *SA, nonce *Nonce) 
 	e.established(n)
 	e.security("IKE SA rekeyed by the peer", "gateway", p.cfg.Name, "old", sa.index, "new", n.index)
 	if sa.rekey != nil {
+		// The children stay with sa until ikeRekeyResponse knows which
+		// successor survives: the peer may delete n first.
 		sa.collision = &ikeCollision{sa: n, ni: nonce.Data, nr: nr}
 	} else {
+		e.adopt(sa, n)
 		e.retire(sa)
 	}
 	reply.SPI = binary.BigEndian.AppendUint64(nil, n.spiR)

@@ -207,6 +207,7 @@ type childSA struct {
 	sa        *ChildSA
 	child     *child
 	state     childState
+	ike       *ikeSA // the IKE SA it runs under: made in, or passed on by a rekey
 	seq       uint64 // installed at this Engine.seq
 	rekeyAt   time.Time
 	expireAt  time.Time
