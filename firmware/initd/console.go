@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/palisade/palisade/firmware/backend"
 	"github.com/palisade/palisade/firmware/cli"
 )
 
@@ -17,7 +18,7 @@ import (
 type Console struct {
 	TTY      io.ReadWriter
 	Terminal string // ttyS0
-	Sys      *System
+	Sys      *backend.System
 	Editor   *cli.Editor
 	Check    func(user, pass string) bool
 	// Log receives failed and successful logins (security=true); nil

@@ -1,5 +1,9 @@
-// Package initd composes the firmware as PID 1: logging, the orphan reaper,
-// the boot steps, and the supervised services (console, carrier watcher).
+// Package initd composes the firmware as PID 1, and does nothing else: it
+// sets up logging (firmware/logbuf), reaps orphans, runs the boot
+// (firmware/boot) with the commit stages of the dataplane
+// (firmware/backend), and runs every service under the supervisor: the IKE
+// daemon, the console and SSH logins, and the watchers that hand carrier
+// and address changes to the commit pipeline.
 package initd
 
 import (
@@ -15,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/palisade/palisade/drivers/ports"
+	"github.com/palisade/palisade/firmware/backend"
 	"github.com/palisade/palisade/firmware/boot"
 	"github.com/palisade/palisade/firmware/cli"
 	"github.com/palisade/palisade/firmware/commit"
@@ -38,10 +43,10 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) 
 	}
 	go reap(ctx)
 
-	var data *Dataplane
+	var data *backend.Dataplane
 	box, err := boot.Up(ctx, log, say, func(b *boot.Box) []commit.Stage {
 		stages := []commit.Stage{commit.NetStage(b.Netlink, log)}
-		d, err := StartDataplane(ctx, b.Netlink, log, b.Pipeline.Running)
+		d, err := backend.StartDataplane(ctx, b.Netlink, log, b.Pipeline.Running)
 		if err != nil {
 			// No firewall: no forwarding either (the system stage is
 			// the dataplane's), and the console says why.
@@ -61,7 +66,7 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) 
 	bootLog.close()
 	tty := openConsole(box.Board.Console, stdin, stdout)
 	box.Pipeline.Announce = func(msg string) { fmt.Fprintf(tty, "\r\n%s\r\n", msg) }
-	sys := &System{Box: box, Data: data, Log: ring, Events: log}
+	sys := &backend.System{Box: box, Data: data, Log: ring, Events: log}
 	box.Pipeline.Committed = sys.Committed
 	editor := cli.NewEditor(sys)
 	services := []supervisor.Service{

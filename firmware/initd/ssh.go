@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/palisade/palisade/firmware/backend"
 	"github.com/palisade/palisade/firmware/boot"
 	"github.com/palisade/palisade/firmware/cli"
 	"github.com/palisade/palisade/firmware/config"
@@ -22,7 +23,7 @@ import (
 // restarts it when a commit changes that. Which zones reach it is the
 // firewall's business (host-inbound-traffic system-services ssh).
 type SSH struct {
-	Sys    *System
+	Sys    *backend.System
 	Editor *cli.Editor
 	Log    *slog.Logger
 	ptys   atomic.Int32
@@ -74,7 +75,7 @@ func (s *SSH) server(addr string) *sshd.Server {
 		Auth: func(user, pass string) bool {
 			ra := s.rootAuth()
 			// Junos refuses SSH logins as long as root has no password.
-			return user == "root" && ra != nil && VerifyPassword(ra, pass)
+			return user == "root" && ra != nil && backend.VerifyPassword(ra, pass)
 		},
 		AuthorizedKeys: func() []ssh.PublicKey {
 			ra := s.rootAuth()

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/palisade/palisade/firmware/backend"
 	"github.com/palisade/palisade/firmware/boot"
 )
 
@@ -65,7 +66,7 @@ func (b *syncBuffer) String() string {
 // command with a pre-shared key: the log shows it masked.
 func TestSSHExecLogMasksKey(t *testing.T) {
 	var logs syncBuffer
-	s := &SSH{Sys: &System{Box: &boot.Box{}}, Log: slog.New(slog.NewTextHandler(&logs, nil))}
+	s := &SSH{Sys: &backend.System{Box: &boot.Box{}}, Log: slog.New(slog.NewTextHandler(&logs, nil))}
 	srv := s.server("127.0.0.1:0")
 	// Only the log is under test: no configuration, no CLI.
 	srv.Auth = func(user, pass string) bool { return user == "root" && pass == "pw" }

@@ -1,4 +1,4 @@
-package initd
+package diag
 
 // Traceroute without a raw socket, as tracepath does it: UDP probes with a
 // growing TTL on an ordinary socket with IP_RECVERR, so that the kernel
@@ -44,9 +44,9 @@ func Traceroute(ctx context.Context, req cli.TracerouteRequest, out io.Writer) e
 	return tracer{}.run(ctx, req, out)
 }
 
-// Traceroute traces the way to a host with the system's clock.
-func (s *System) Traceroute(ctx context.Context, req cli.TracerouteRequest, out io.Writer) error {
-	return tracer{now: s.now}.run(ctx, req, out)
+// TracerouteAt is Traceroute with the clock that stamps probes and answers.
+func TracerouteAt(ctx context.Context, now func() time.Time, req cli.TracerouteRequest, out io.Writer) error {
+	return tracer{now: now}.run(ctx, req, out)
 }
 
 // tracer is one traceroute's dependencies. Its zero value uses the real

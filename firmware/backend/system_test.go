@@ -1,4 +1,4 @@
-package initd
+package backend
 
 import (
 	"net/netip"

@@ -1,4 +1,4 @@
-package initd
+package diag
 
 import (
 	"bytes"

@@ -1,4 +1,4 @@
-package initd
+package backend
 
 import (
 	"context"
@@ -24,6 +24,7 @@ import (
 	"github.com/palisade/palisade/firmware/cli"
 	"github.com/palisade/palisade/firmware/commit"
 	"github.com/palisade/palisade/firmware/config"
+	"github.com/palisade/palisade/firmware/diag"
 	"github.com/palisade/palisade/firmware/logbuf"
 	"github.com/palisade/palisade/firmware/netconf"
 	"github.com/palisade/palisade/firmware/store"
@@ -208,12 +209,17 @@ func (s *System) PowerOff(context.Context) error { return boot.Shutdown(true) }
 
 // Ping sends ICMP echo requests.
 func (s *System) Ping(ctx context.Context, req cli.PingRequest, out io.Writer) error {
-	return Ping(ctx, req, out)
+	return diag.Ping(ctx, req, out)
 }
 
 // MonitorTraffic prints packets of one port.
 func (s *System) MonitorTraffic(ctx context.Context, iface string, out io.Writer) error {
-	return Monitor(ctx, ports.KernelName(strings.TrimSuffix(iface, ".0")), out)
+	return diag.Monitor(ctx, ports.KernelName(strings.TrimSuffix(iface, ".0")), out)
+}
+
+// Traceroute traces the way to a host with the system's clock.
+func (s *System) Traceroute(ctx context.Context, req cli.TracerouteRequest, out io.Writer) error {
+	return diag.TracerouteAt(ctx, s.now, req, out)
 }
 
 // Interfaces lists the ports and their unit 0 addresses.

@@ -1,4 +1,4 @@
-package initd
+package backend
 
 import (
 	"github.com/palisade/palisade/firmware/auth"
