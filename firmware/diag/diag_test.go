@@ -42,4 +42,3 @@ func TestPingLoopback(t *testing.T) {
 		}
 	}
 }
-
