@@ -370,3 +370,30 @@ func TestForgedInitErrorDoesNotEndNegotiation(t *testing.T) {
 	pump(t, clock, []*side{a, b}, 3*time.Second, installedBoth(a, b))
 	checkPair(t, a, b)
 }
+
+// TestSecurityEvents: the lines for IKE and IPsec SAs coming up and going
+// carry security=true, so that the box keeps them apart from the flood.
+func TestSecurityEvents(t *testing.T) {
+	ca := peerCfg(t, "GW-B", addrA, addrB, netA, netB, true)
+	cb := peerCfg(t, "GW-A", addrB, addrA, netB, netA, false)
+	clock, a, b := pair(t, Config{}, ca, cb)
+	pump(t, clock, []*side{a, b}, time.Minute, installedBoth(a, b))
+	a.e.ClearIKE()
+	pump(t, clock, []*side{a, b}, time.Second, func() bool { return len(b.inst.Installed()) == 0 })
+	for _, s := range []*side{a, b} {
+		for _, msg := range []string{"IKE SA established", "IPsec SA established", "IPsec SA down", "IKE SA deleted"} {
+			found := false
+			for _, line := range strings.Split(s.log.String(), "\n") {
+				if strings.Contains(line, `msg="`+msg+`"`) {
+					found = true
+					if !strings.Contains(line, "security=true") {
+						t.Errorf("%s: %q lacks security=true", s.name, line)
+					}
+				}
+			}
+			if !found {
+				t.Errorf("%s: no %q line:\n%s", s.name, msg, s.log)
+			}
+		}
+	}
+}

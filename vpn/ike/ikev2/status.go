@@ -118,7 +118,7 @@ func (e *Engine) Expired(spi uint32, hard bool) {
 					continue
 				}
 				if hard {
-					e.env.Log.Info("IPsec SA reached its hard lifetime", "gateway", p.cfg.Name, "tunnel", c.cfg.Name)
+					e.security("IPsec SA reached its hard lifetime", "gateway", p.cfg.Name, "tunnel", c.cfg.Name)
 					e.deleteChildSA(p, cs)
 					c.wanted = c.wanted || c.cfg.Immediately
 				} else {
