@@ -377,6 +377,23 @@ func (s *System) ClearFlowSessions(ctx context.Context) error { return s.Data.Cl
 // IKESAs lists IKE SAs.
 func (s *System) IKESAs(ctx context.Context) ([]cli.IKESA, error) { return s.Data.IKESAs(ctx) }
 
+// IKEWaiting lists the gateways waiting for their interface.
+func (s *System) IKEWaiting(context.Context) ([]cli.IKEWaiting, error) {
+	if s.Data == nil {
+		return nil, nil
+	}
+	c := s.Active()
+	var out []cli.IKEWaiting
+	for _, w := range s.Data.vpn.WaitingGateways() {
+		ifc := ""
+		if g := c.IKEGateway(w.Gateway); g != nil {
+			ifc = g.ExternalInterface
+		}
+		out = append(out, cli.IKEWaiting{Gateway: w.Gateway, Interface: ifc, Local: w.Local})
+	}
+	return out, nil
+}
+
 // ClearIKESAs deletes IKE SAs.
 func (s *System) ClearIKESAs(ctx context.Context) error { return s.Data.ClearIKE(ctx) }
 

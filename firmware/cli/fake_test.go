@@ -229,6 +229,10 @@ func (f *fakeSystem) IKESAs(context.Context) ([]IKESA, error) {
 		InBytes: 1208, OutBytes: 1276, InPackets: 6, OutPackets: 6, IPsecCreated: 2}}, nil
 }
 
+func (f *fakeSystem) IKEWaiting(context.Context) ([]IKEWaiting, error) {
+	return []IKEWaiting{{Gateway: "IKE-GW-3", Interface: "ge-0/0/3", Local: netip.MustParseAddr("172.16.33.1")}}, nil
+}
+
 func (f *fakeSystem) ClearIKESAs(context.Context) error { f.clear("ike"); return nil }
 
 func (f *fakeSystem) IPsecSAs(context.Context) ([]IPsecSA, error) {

@@ -290,6 +290,13 @@ func showIKE(ctx context.Context, s *Session, inv *invocation) error {
 		return nil
 	}
 	renderIKESAs(inv.out, sas)
+	// Junos lists nothing for a gateway without an SA; Palisade says why
+	// a gateway cannot negotiate yet, below the table.
+	waiting, err := s.Sys.IKEWaiting(ctx)
+	if err != nil {
+		return fmt.Errorf("reading IKE gateways: %w", err)
+	}
+	renderIKEWaiting(inv.out, waiting)
 	return nil
 }
 

@@ -51,6 +51,12 @@ func renderIKESAs(w io.Writer, sas []IKESA) {
 	}
 }
 
+func renderIKEWaiting(w io.Writer, ws []IKEWaiting) {
+	for _, g := range ws {
+		fmt.Fprintf(w, "IKE gateway %s: waiting for its interface %s (local address %s is not on this box)\n", g.Gateway, g.Interface, g.Local)
+	}
+}
+
 func upDown(up bool) string {
 	if up {
 		return "UP"

@@ -72,6 +72,7 @@ func TestRenderGolden(t *testing.T) {
 		{"zones", func(b *bytes.Buffer) error { renderZones(b, c); return nil }},
 		{"interfaces-terse", func(b *bytes.Buffer) error { rs, err := f.Interfaces(ctx); renderInterfacesTerse(b, rs); return err }},
 		{"route", func(b *bytes.Buffer) error { rs, err := f.Routes(ctx); renderRoutes(b, rs); return err }},
+		{"ike-waiting", func(b *bytes.Buffer) error { w, err := f.IKEWaiting(ctx); renderIKEWaiting(b, w); return err }},
 		{"memory", func(b *bytes.Buffer) error { m, err := f.Memory(ctx); renderMemory(b, m); return err }},
 		{"storage", func(b *bytes.Buffer) error { fs, err := f.Storage(ctx); renderStorage(b, fs); return err }},
 		{"uptime", func(b *bytes.Buffer) error { u, err := f.Uptime(ctx); renderUptime(b, u); return err }},

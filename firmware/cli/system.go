@@ -74,6 +74,9 @@ type System interface {
 	FlowSessions(ctx context.Context) ([]FlowSession, error)
 	ClearFlowSessions(ctx context.Context) error
 	IKESAs(ctx context.Context) ([]IKESA, error)
+	// IKEWaiting lists the gateways whose local address is not on the
+	// box (a missing port, or one without its address yet).
+	IKEWaiting(ctx context.Context) ([]IKEWaiting, error)
 	ClearIKESAs(ctx context.Context) error
 	IPsecSAs(ctx context.Context) ([]IPsecSA, error)
 	ClearIPsecSAs(ctx context.Context) error
@@ -100,6 +103,13 @@ type Memory struct {
 	RSSKB, PeakRSSKB int64
 	// GoHeapKB is what the Go runtime holds for the heap.
 	GoHeapKB int64
+}
+
+// IKEWaiting is a gateway waiting for its interface.
+type IKEWaiting struct {
+	Gateway   string
+	Interface string // external-interface, e.g. ge-0/0/1
+	Local     netip.Addr
 }
 
 // Uptime is the data of `show system uptime`.
