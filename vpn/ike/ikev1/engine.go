@@ -1,6 +1,7 @@
 package ikev1
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
@@ -81,12 +82,13 @@ type peer struct {
 
 // child is one tunnel policy and its installed SA pair.
 type child struct {
-	cfg         ChildConfig
-	installed   *ChildSA
-	negotiating bool
-	wanted      bool // establish now (immediately, or after an acquire)
-	rekeyAt     time.Time
-	peerID      string // the IKE identity the installed pair was negotiated with
+	cfg          ChildConfig
+	installed    *ChildSA
+	negotiating  bool
+	wanted       bool // establish now (immediately, or after an acquire)
+	rekeyAt      time.Time
+	peerID       string // the IKE identity the installed pair was negotiated with
+	installedSeq uint64 // Engine.seq when it was installed
 }
 
 // Engine runs IKEv1 for every gateway of one local address. Its methods are
@@ -357,6 +359,22 @@ func (e *Engine) fail(sa *IKESA, msg string, args ...any) {
 	sa.peer.nextAttempt = e.now().Add(e.cfg.RetryAfter)
 }
 
+// successor picks the peer's IKE SA when its current one goes: another
+// established one (a collision's second, see establish), else a
+// negotiation of ours, rather than a third one starting.
+func (e *Engine) successor(p *peer) *IKESA {
+	var next *IKESA
+	for _, sa := range e.sas {
+		if sa.peer == p && sa.state == established && sa != p.ike && (next == nil || bytes.Compare(sa.ci[:], next.ci[:]) < 0) {
+			next = sa
+		}
+	}
+	if next == nil {
+		next, p.pending = p.pending, nil
+	}
+	return next
+}
+
 func (e *Engine) dropSA(sa *IKESA) {
 	if e.sas[sa.ci] == sa {
 		delete(e.sas, sa.ci)
@@ -364,9 +382,7 @@ func (e *Engine) dropSA(sa *IKESA) {
 	e.notHalfOpen(sa)
 	sa.dh = nil
 	if sa.peer.ike == sa {
-		// A negotiation of ours that runs beside it takes over, rather
-		// than a third one starting.
-		sa.peer.ike, sa.peer.pending = sa.peer.pending, nil
+		sa.peer.ike = e.successor(sa.peer)
 	}
 	if sa.peer.pending == sa {
 		sa.peer.pending = nil
@@ -462,7 +478,20 @@ func (e *Engine) Tick() {
 				delete(sa.exchanges, mid)
 			}
 		}
-		if sa.state == established {
+		if sa.state == established && sa != sa.peer.ike && now.Sub(sa.establishedAt) >= collisionGrace {
+			// A collision's second IKE SA (see establish). By now a
+			// peer that saw a rekey rather than a collision has deleted
+			// the other one, so both sides serve with the same SA.
+			spi := append(append([]byte(nil), sa.ci[:]...), sa.cr[:]...)
+			e.sendInformational(sa, &isakmp.Delete{DOI: isakmp.DOIIPsec, Protocol: isakmp.ProtoISAKMP, SPISize: 16, SPIs: [][]byte{spi}})
+			e.env.Log.Info("IKE SA deleted", "gateway", sa.peer.cfg.Name, "remote", sa.remote, "reason", "main mode collision", slog.Bool("security", true))
+			sa.state = deleted
+			e.dropSA(sa)
+			continue
+		}
+		if sa.state == established && sa == sa.peer.ike {
+			// Only the SA in use: a silent second one says nothing
+			// about the peer.
 			e.tickDPD(sa, now)
 		}
 	}
@@ -482,6 +511,11 @@ func (e *Engine) retransmit(sa *IKESA, rt *retransmitter) bool {
 	e.transmit(sa, rt.msg)
 	return true
 }
+
+// collisionGrace is how long the second IKE SA of a main mode collision
+// stays beside the first (see establish): long enough for the peer's
+// Delete, if it saw a rekey, to arrive first.
+const collisionGrace = 5 * time.Second
 
 // natKeepaliveInterval is how often a host behind a NAT refreshes the
 // mapping (RFC 3948 4, strongSwan's and Junos's default).

@@ -415,15 +415,16 @@ func (e *Engine) responderMM5(sa *IKESA, d Datagram, b []byte) bool {
 }
 
 // initialContact handles the peer's INITIAL-CONTACT: it has rebooted and
-// holds none of the SAs it had with us. sa is the authenticated SA that
-// carried it. Only SAs of the same identity at the same address go, and
-// only established ones: an exchange in progress may be the peer's new one
-// or someone's spoof, and is left to finish or age. The peer gets a Delete
-// for each, so that its view matches ours.
+// holds none of the SAs it had with us before it began sa, the
+// authenticated SA that carried it. Only SAs of the same identity at the
+// same address go, and only those established before sa began: an
+// exchange in progress may be the peer's new one or someone's spoof, and
+// one that completed meanwhile is a collision's (see establish). The peer
+// gets a Delete for each, so that its view matches ours.
 func (e *Engine) initialContact(sa *IKESA) {
 	p := sa.peer
 	for _, other := range e.sas {
-		if other == sa || other.peer != p || other.state != established ||
+		if other == sa || other.peer != p || other.state != established || other.establishedSeq > sa.createdSeq ||
 			other.peerID != sa.peerID || other.remote.Addr() != sa.remote.Addr() {
 			continue
 		}
@@ -434,9 +435,8 @@ func (e *Engine) initialContact(sa *IKESA) {
 		other.state = deleted
 		e.dropSA(other)
 	}
-	p.ike = sa
 	for _, c := range p.children {
-		if c.installed != nil && c.peerID == sa.peerID {
+		if c.installed != nil && c.peerID == sa.peerID && c.installedSeq < sa.createdSeq {
 			e.removeChild(p, c, true)
 		}
 	}
@@ -477,7 +477,7 @@ func (e *Engine) initiatorMM6(sa *IKESA, d Datagram, b []byte) bool {
 func collided(earlier, later *IKESA) bool { return later.createdSeq < earlier.establishedSeq }
 
 // establish makes the authenticated sa the peer's IKE SA. It returns false
-// when sa lost a collision and is gone again.
+// if it could not.
 func (e *Engine) establish(sa *IKESA) bool {
 	e.notHalfOpen(sa)
 	sa.state = established
@@ -489,21 +489,31 @@ func (e *Engine) establish(sa *IKESA) bool {
 	if old == sa {
 		old = nil
 	}
-	if old != nil && old.state == established && collided(old, sa) && bytes.Compare(old.ci[:], sa.ci[:]) < 0 {
-		// Both sides initiated at once and both exchanges authenticated:
-		// the lower initiator cookie wins, on both sides, so one survives.
-		e.env.Log.Debug("main mode collision: keeping the other IKE SA", "gateway", p.cfg.Name)
-		spi := append(append([]byte(nil), sa.ci[:]...), sa.cr[:]...)
-		e.sendInformational(sa, &isakmp.Delete{DOI: isakmp.DOIIPsec, Protocol: isakmp.ProtoISAKMP, SPISize: 16, SPIs: [][]byte{spi}})
-		sa.state = deleted
-		e.dropSA(sa)
-		return false
-	}
 	if sa.prop.Lifetime > 0 {
 		sa.expires = sa.establishedAt.Add(sa.prop.Lifetime)
 	}
 	if p.pending == sa {
 		p.pending = nil
+	}
+	logEstablished := func() {
+		e.env.Log.Info("IKE SA established", "gateway", sa.peer.cfg.Name, "remote", sa.remote,
+			"role", map[bool]string{true: "initiator", false: "responder"}[sa.initiator], "proposal", sa.prop.String(), "nat_t", sa.natt(),
+			slog.Bool("security", true))
+	}
+	if old != nil && old.state == established && collided(old, sa) {
+		// Both sides initiated at once and both exchanges authenticated.
+		// The two sides need not agree on which came first, so neither
+		// is deleted (a Delete for the one the peer serves with would
+		// leave none): both stay usable, the lower initiator cookie
+		// serves, and the other goes after collisionGrace. Had one side
+		// seen a rekey instead, its Delete of the older one comes first
+		// and makes the other side serve with the survivor.
+		e.env.Log.Debug("main mode collision: keeping both IKE SAs", "gateway", p.cfg.Name)
+		if bytes.Compare(old.ci[:], sa.ci[:]) > 0 {
+			p.ike = sa
+		}
+		logEstablished()
+		return true
 	}
 	if old != nil {
 		p.ike = nil // so that dropSA does not hand it p.pending
@@ -524,8 +534,6 @@ func (e *Engine) establish(sa *IKESA) bool {
 	}
 	p.ike = sa
 	p.nextAttempt = e.now()
-	e.env.Log.Info("IKE SA established", "gateway", sa.peer.cfg.Name, "remote", sa.remote,
-		"role", map[bool]string{true: "initiator", false: "responder"}[sa.initiator], "proposal", sa.prop.String(), "nat_t", sa.natt(),
-		slog.Bool("security", true))
+	logEstablished()
 	return true
 }

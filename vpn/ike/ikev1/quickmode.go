@@ -329,6 +329,8 @@ func (e *Engine) installChild(sa *IKESA, ex *exchange) {
 	old := c.installed
 	c.installed = cs
 	c.peerID = sa.peerID
+	e.seq++
+	c.installedSeq = e.seq
 	c.rekeyAt = time.Time{}
 	if lifetime > 0 {
 		// The initiator rekeys at 90%; the responder only if that did not

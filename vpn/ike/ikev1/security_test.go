@@ -670,3 +670,35 @@ func TestRemovedGatewayDropsHalfOpen(t *testing.T) {
 		t.Errorf("%v outlived its gateway", sa)
 	}
 }
+
+// TestBothInitiateLossy: both sides initiate at once over a network that
+// loses a third of the datagrams, so the two sides see the collision in
+// different orders (one may see the peer's exchange as a rekey). Without
+// message 1 deciding it any more (it is unauthenticated), the sides must
+// still end with the same single IKE SA and one SA pair.
+func TestBothInitiateLossy(t *testing.T) {
+	seeds := uint64(300)
+	if testing.Short() {
+		seeds = 50
+	}
+	for seed := range seeds {
+		ca := peerCfg("GW-B", addrA, addrB, netA, netB, true)
+		cb := peerCfg("GW-A", addrB, addrA, netB, netA, true)
+		net := NewPipeNetwork()
+		clock := iketest.NewClock(t0)
+		a := newSide(t, "A", net, clock, addrA, 10+seed, ca)
+		b := newSide(t, "B", net, clock, addrB, 20+seed, cb)
+		r := rand.New(rand.NewPCG(seed, 1))
+		net.SetDrop(func(Datagram) bool { return r.IntN(3) == 0 })
+		pump(t, clock, []*side{a, b}, 3*time.Minute, installedBoth(a, b))
+		net.SetDrop(nil)
+		pump(t, clock, []*side{a, b}, time.Minute, func() bool { return false })
+		ia, _ := a.e.Status()
+		ib, _ := b.e.Status()
+		if len(ia) != 1 || len(ib) != 1 || ia[0].InitiatorCookie != ib[0].InitiatorCookie ||
+			len(a.inst.Installed()) != 1 || len(b.inst.Installed()) != 1 {
+			t.Errorf("seed %d: IKE SAs A %+v, B %+v; SA pairs installed A %d, B %d; want one of each, the same",
+				seed, ia, ib, len(a.inst.Installed()), len(b.inst.Installed()))
+		}
+	}
+}
