@@ -702,3 +702,36 @@ func TestBothInitiateLossy(t *testing.T) {
 		}
 	}
 }
+
+// TestReplayedInformationalIsNoSignOfLife: an informational message from
+// the peer, recorded and sent again, decrypts and verifies like the
+// original; it must still not count as a sign of life, or anyone who
+// recorded one R-U-THERE could keep a dead peer's tunnel up.
+func TestReplayedInformationalIsNoSignOfLife(t *testing.T) {
+	ca := peerCfg("GW-B", addrA, addrB, netA, netB, true)
+	cb := peerCfg("GW-A", addrB, addrA, netB, netA, false)
+	net, clock, a, b := pair(t, ca, cb)
+	var recorded *Datagram
+	net.SetDrop(func(d Datagram) bool {
+		if h, err := isakmp.DecodeHeader(d.Data); err == nil && d.Remote.Addr() == addrB && h.Exchange == isakmp.ExchangeInformational && recorded == nil {
+			c := d
+			recorded = &c
+		}
+		return false
+	})
+	pump(t, clock, []*side{a, b}, time.Minute, installedBoth(a, b))
+	pump(t, clock, []*side{a, b}, 30*time.Second, func() bool { return recorded != nil })
+	if recorded == nil {
+		t.Fatalf("B sent no informational in 30s of DPD")
+	}
+	pump(t, clock, []*side{a, b}, time.Second, func() bool { return false }) // the DPD round completes
+	net.SetDrop(func(d Datagram) bool { return d.Remote.Addr() == addrB }) // B is gone
+	for range 120 {
+		a.e.HandleDatagram(*recorded)
+		pump(t, clock, []*side{a, b}, time.Second, func() bool { return false })
+		if strings.Contains(a.log.String(), "is dead") {
+			return
+		}
+	}
+	t.Errorf("a replayed informational every second kept a dead peer alive for 2 minutes:\n%s", a.log)
+}
