@@ -725,7 +725,7 @@ func TestReplayedInformationalIsNoSignOfLife(t *testing.T) {
 		t.Fatalf("B sent no informational in 30s of DPD")
 	}
 	pump(t, clock, []*side{a, b}, time.Second, func() bool { return false }) // the DPD round completes
-	net.SetDrop(func(d Datagram) bool { return d.Remote.Addr() == addrB }) // B is gone
+	net.SetDrop(func(d Datagram) bool { return d.Remote.Addr() == addrB })   // B is gone
 	for range 120 {
 		a.e.HandleDatagram(*recorded)
 		pump(t, clock, []*side{a, b}, time.Second, func() bool { return false })
