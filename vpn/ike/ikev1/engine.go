@@ -332,7 +332,8 @@ func (e *Engine) transmit(sa *IKESA, msg []byte) {
 	sa.outBytes += uint64(len(msg))
 	sa.outPackets++
 	if err := e.tr.Send(Datagram{Data: msg, Local: sa.local, Remote: sa.remote}); err != nil {
-		e.env.Log.Warn("sending IKE message", "gateway", sa.peer.cfg.Name, "to", sa.remote, "err", err)
+		// Rate-limited: a spoofed message 1 makes us send too.
+		e.unauth.Warn("sending IKE message", "gateway", sa.peer.cfg.Name, "to", sa.remote, "err", err)
 	}
 }
 
@@ -447,7 +448,7 @@ func (e *Engine) Tick() {
 		if sa.halfOpen && now.Sub(sa.progressAt) >= e.cfg.HalfOpenTimeout {
 			// Quietly: a spoofed message 1 is the usual cause, and the
 			// peer, if it was real, has its own timeout to report.
-			e.env.Log.Debug("dropping half-open IKE SA", "gateway", sa.peer.cfg.Name, "remote", sa.remote, "state", sa.state.String())
+			e.unauth.Log(slog.LevelDebug, "dropping half-open IKE SA", "gateway", sa.peer.cfg.Name, "remote", sa.remote, "state", sa.state.String())
 			sa.state = failed
 			e.dropSA(sa)
 			continue

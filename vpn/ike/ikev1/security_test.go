@@ -2,6 +2,7 @@ package ikev1
 
 import (
 	"encoding/binary"
+	"errors"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -734,4 +735,30 @@ func TestReplayedInformationalIsNoSignOfLife(t *testing.T) {
 		}
 	}
 	t.Errorf("a replayed informational every second kept a dead peer alive for 2 minutes:\n%s", a.log)
+}
+
+// failingTransport refuses every send, as a socket does when a firewall
+// rule or a missing route rejects the reply.
+type failingTransport struct{ countingTransport }
+
+func (f *failingTransport) Send(Datagram) error {
+	return errors.New("sendto: operation not permitted")
+}
+
+// TestSpoofedMM1SendErrorsLog: when the replies to spoofed messages cannot
+// be sent, the send errors are rate-limited too.
+func TestSpoofedMM1SendErrorsLog(t *testing.T) {
+	ca := peerCfg("GW-B", addrA, addrB, netA, netB, false)
+	clock := iketest.NewClock(t0)
+	log := &iketest.SyncBuffer{}
+	e := NewEngine(Config{}, Env{Now: clock.Now, Rand: rand.NewChaCha8([32]byte{1}), Log: slog.New(slog.NewTextHandler(log, nil)), Installer: NewRecordingInstaller()},
+		&failingTransport{countingTransport{ch: make(chan Datagram)}})
+	e.SetPeers([]PeerConfig{ca})
+	r := rand.New(rand.NewPCG(6, 6))
+	for range 1000 {
+		e.HandleDatagram(Datagram{Data: mm1(randomCookie(r), ca.Proposals), Local: netip.AddrPortFrom(addrA, 500), Remote: netip.AddrPortFrom(addrB, uint16(1024+r.IntN(60000)))})
+	}
+	if got := strings.Count(log.String(), "sending IKE message"); got > 1 {
+		t.Errorf("1,000 replies that failed to send logged %d lines, want 1:\n%s", got, log)
+	}
 }
