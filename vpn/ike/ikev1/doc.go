@@ -14,6 +14,15 @@
 //	initiator: mmInit -> mmSentSA -> mmSentKE -> mmSentID -> established
 //	responder: mmInit -> mmSentSA  -> mmSentKE -> established
 //	any error or timeout -> failed; delete or DPD death -> deleted
+//	responder, not yet established: half-open, bounded by Config.MaxHalfOpen
+//	and MaxHalfOpenPerSource, ended quietly after HalfOpenTimeout
+//
+// Until a message decrypts and its HASH verifies, it is anyone's: it may
+// advance its own exchange (main mode messages 1 to 4 are unauthenticated
+// by design) but never end, replace or block another one, move the peer's
+// address or port, or count as a sign of life for DPD. Its log lines go
+// through a rate limiter (one a second per cause). Both sides initiating
+// at once is settled once both exchanges authenticate (see establish).
 //
 // Phase 2 (childNego.state): qmSent1 -> installed (initiator, after sending
 // HASH(3)); qmSent2 -> installed (responder, after receiving HASH(3)).
