@@ -3,6 +3,7 @@ package vpn
 import (
 	"errors"
 	"fmt"
+	"github.com/palisade/palisade/vpn/ike/seam"
 	"net/netip"
 	"time"
 
@@ -120,7 +121,7 @@ func (c compiled) addrs() map[string]bool {
 
 // tunnel is what Reconcile needs of each tunnel to install its policies.
 type tunnel struct {
-	cfg           ikev1.ChildConfig
+	cfg           seam.ChildConfig
 	local, remote netip.Addr
 }
 
@@ -210,7 +211,7 @@ func compile(gws []Gateway, tuns []Tunnel, reqid func(policy string) uint32) (co
 			bad("ipsec vpn %s (policy %s): source and destination prefixes must be valid and of one family", t.VPNName, t.PolicyName)
 			continue
 		}
-		cc := ikev1.ChildConfig{Name: t.VPNName, Policy: t.PolicyName, Reqid: reqid(t.PolicyName),
+		cc := seam.ChildConfig{Name: t.VPNName, Policy: t.PolicyName, Reqid: reqid(t.PolicyName),
 			Local: t.Local.Masked(), Remote: t.Remote.Masked(), Protocol: t.Protocol, LocalPort: t.LocalPort, RemotePort: t.RemotePort,
 			Immediately: t.Immediately}
 		if t.PFSGroup != "" {
@@ -231,7 +232,7 @@ func compile(gws []Gateway, tuns []Tunnel, reqid func(policy string) uint32) (co
 			if lt == 0 {
 				lt = defaultIPsecLifetime
 			}
-			cc.Proposals = append(cc.Proposals, ikev1.ChildProposal{Suite: s, Lifetime: lt, LifetimeKB: p.LifetimeKB})
+			cc.Proposals = append(cc.Proposals, seam.ChildProposal{Suite: s, Lifetime: lt, LifetimeKB: p.LifetimeKB})
 		}
 		if len(cc.Proposals) == 0 {
 			bad("ipsec vpn %s: no usable proposal", t.VPNName)

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"github.com/palisade/palisade/vpn/ike/seam"
 	"io"
 	"log/slog"
 	"maps"
@@ -30,9 +31,9 @@ type Options struct {
 	// (then Installer must be set).
 	Handle *netlink.Handle
 	// Installer overrides where Child SAs go (tests, hosts without ESP).
-	Installer ikev1.Installer
+	Installer seam.Installer
 	// Listen opens the IKE transport of one local address; default UDP 500 and 4500.
-	Listen func(ctx context.Context, local netip.Addr) (ikev1.Transport, error)
+	Listen func(ctx context.Context, local netip.Addr) (seam.Transport, error)
 	// Engine tunes retransmission and the ports; EngineV2 the IKEv2 engine
 	// (cookies, fragmentation), whose ports follow Engine's.
 	Engine   ikev1.Config
@@ -75,7 +76,7 @@ const retryWaiting = 5 * time.Second
 type engineRun struct {
 	e      *ikev1.Engine
 	e2     *ikev2.Engine
-	tr     ikev1.Transport
+	tr     seam.Transport
 	cancel context.CancelFunc
 	done   chan struct{}
 }
@@ -100,7 +101,7 @@ func New(opts Options) *Daemon {
 	}
 	if opts.Listen == nil {
 		eng := opts.Engine
-		opts.Listen = func(ctx context.Context, a netip.Addr) (ikev1.Transport, error) {
+		opts.Listen = func(ctx context.Context, a netip.Addr) (seam.Transport, error) {
 			ike, natt := eng.IKEPort, eng.NATTPort
 			if ike == 0 {
 				ike = 500
@@ -108,7 +109,7 @@ func New(opts Options) *Daemon {
 			if natt == 0 {
 				natt = 4500
 			}
-			return ikev1.ListenUDP(ctx, a, ike, natt)
+			return seam.ListenUDP(ctx, a, ike, natt)
 		}
 	}
 	d := &Daemon{opts: opts, log: opts.Log, engines: map[netip.Addr]*engineRun{}, ready: make(chan struct{}),
@@ -344,9 +345,9 @@ func (d *Daemon) startEngine(ctx context.Context, a netip.Addr) (*engineRun, err
 		return nil, fmt.Errorf("starting IKE on %v: %w", a, err)
 	}
 	ectx, cancel := context.WithCancel(ctx)
-	mux := newVersionMux(tr)
-	p1, p2 := mux.ports()
-	env := ikev1.Env{Now: d.opts.Now, Rand: d.opts.Rand, Log: d.log.With("local", a.String()), Installer: d.opts.Installer}
+	mux := seam.NewVersionMux(tr)
+	p1, p2 := mux.Ports()
+	env := seam.Env{Now: d.opts.Now, Rand: d.opts.Rand, Log: d.log.With("local", a.String()), Installer: d.opts.Installer}
 	cfg2 := d.opts.EngineV2
 	cfg2.IKEPort, cfg2.NATTPort = d.opts.Engine.IKEPort, d.opts.Engine.NATTPort
 	r := &engineRun{e: ikev1.NewEngine(d.opts.Engine, env, p1), e2: ikev2.NewEngine(cfg2, env, p2), tr: tr, cancel: cancel, done: make(chan struct{})}
@@ -364,7 +365,7 @@ func (d *Daemon) startEngine(ctx context.Context, a netip.Addr) (*engineRun, err
 	t1, t2 := make(chan time.Time), make(chan time.Time)
 	var wg sync.WaitGroup
 	wg.Add(4)
-	go func() { defer wg.Done(); mux.run(ectx, natt) }()
+	go func() { defer wg.Done(); mux.Run(ectx, natt) }()
 	go func() {
 		defer wg.Done()
 		for {
@@ -501,13 +502,13 @@ func (d *Daemon) IKESecurityAssociations(ctx context.Context) ([]ikev1.IKESAStat
 // IPsecSA is one tunnel's SA pair, for `show security ipsec security-associations`.
 type IPsecSA struct {
 	ID int // the tunnel's index (its reqid), shared by both directions
-	ikev1.ChildStatus
+	seam.ChildStatus
 	In, Out xfrm.Counters // kernel counters since the last clear (zero without XFRM)
 }
 
 // IPsecSecurityAssociations lists the installed SA pairs with their counters.
 func (d *Daemon) IPsecSecurityAssociations(ctx context.Context) ([]IPsecSA, error) {
-	var kids []ikev1.ChildStatus
+	var kids []seam.ChildStatus
 	var mu sync.Mutex
 	err := errors.Join(d.each(ctx, func(e *ikev1.Engine) {
 		_, k := e.Status()

@@ -4,24 +4,23 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/palisade/palisade/vpn/ike/seam"
 	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/palisade/palisade/vpn/ike/ikev1"
 )
 
 // panickyInstaller panics at its first Install, as a bug reached by a
 // datagram would, and installs normally afterwards.
 type panickyInstaller struct {
-	*ikev1.RecordingInstaller
+	*seam.RecordingInstaller
 	panicked atomic.Bool
 }
 
-func (p *panickyInstaller) Install(c *ikev1.ChildSA) error {
+func (p *panickyInstaller) Install(c *seam.ChildSA) error {
 	if p.panicked.CompareAndSwap(false, true) {
 		panic("installer bug")
 	}
@@ -46,7 +45,7 @@ func TestEnginePanicRestarts(t *testing.T) {
 			checkGoroutines(t)
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			net := ikev1.NewPipeNetwork()
+			net := seam.NewPipeNetwork()
 			c := &clock{now: time.Date(2026, 11, 26, 10, 15, 0, 0, time.UTC)}
 			runCtx, stop := context.WithCancel(ctx)
 			a := startDaemon(t, runCtx, net, c, 1, nil)

@@ -2,6 +2,7 @@ package vpn
 
 import (
 	"context"
+	"github.com/palisade/palisade/vpn/ike/seam"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -13,7 +14,6 @@ import (
 	"time"
 
 	"github.com/palisade/palisade/drivers/netnstest"
-	"github.com/palisade/palisade/vpn/ike/ikev1"
 	"github.com/vishvananda/netlink"
 )
 
@@ -47,19 +47,19 @@ func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now
 
 type testDaemon struct {
 	d     *Daemon
-	inst  *ikev1.RecordingInstaller
+	inst  *seam.RecordingInstaller
 	ticks chan time.Time
 	done  chan error
 }
 
-func startDaemon(t *testing.T, ctx context.Context, net *ikev1.PipeNetwork, c *clock, seed byte, h *netlink.Handle) *testDaemon {
+func startDaemon(t *testing.T, ctx context.Context, net *seam.PipeNetwork, c *clock, seed byte, h *netlink.Handle) *testDaemon {
 	var s [32]byte
 	s[0] = seed
-	td := &testDaemon{inst: ikev1.NewRecordingInstaller(), ticks: make(chan time.Time), done: make(chan error, 1)}
+	td := &testDaemon{inst: seam.NewRecordingInstaller(), ticks: make(chan time.Time), done: make(chan error, 1)}
 	td.d = New(Options{
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: c.Now, Rand: rand.NewChaCha8(s),
 		Handle: h, Installer: td.inst, Ticks: td.ticks,
-		Listen: func(_ context.Context, a netip.Addr) (ikev1.Transport, error) {
+		Listen: func(_ context.Context, a netip.Addr) (seam.Transport, error) {
 			return net.Attach(netip.AddrPortFrom(a, 500), netip.AddrPortFrom(a, 4500)), nil
 		},
 	})
@@ -102,7 +102,7 @@ func TestDaemonsNegotiate(t *testing.T) {
 	checkGoroutines(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	net := ikev1.NewPipeNetwork()
+	net := seam.NewPipeNetwork()
 	c := &clock{now: time.Date(2026, 11, 26, 10, 15, 0, 0, time.UTC)}
 	runCtx, stop := context.WithCancel(ctx)
 	a := startDaemon(t, runCtx, net, c, 1, nil)
@@ -168,7 +168,7 @@ func TestDaemonsNegotiate(t *testing.T) {
 func TestReconcileErrors(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	d := startDaemon(t, ctx, ikev1.NewPipeNetwork(), &clock{}, 1, nil)
+	d := startDaemon(t, ctx, seam.NewPipeNetwork(), &clock{}, 1, nil)
 	gws, tuns := seedConfig(srx1, srx2, net1, net2, true)
 	gws[0].Proposals[0].DHGroup = "group31"
 	tuns[0].Proposals[0].Encryption = "chacha20-poly1305"
@@ -194,7 +194,7 @@ func TestDaemonXFRMPolicies(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	runCtx, stop := context.WithCancel(ctx)
-	d := startDaemon(t, runCtx, ikev1.NewPipeNetwork(), &clock{}, 1, h)
+	d := startDaemon(t, runCtx, seam.NewPipeNetwork(), &clock{}, 1, h)
 	gws, tuns := seedConfig(srx1, srx2, net1, net2, false)
 	for range 2 {
 		if err := d.d.Reconcile(ctx, gws, tuns); err != nil {

@@ -2,11 +2,10 @@ package vpn
 
 import (
 	"context"
+	"github.com/palisade/palisade/vpn/ike/seam"
 	"net/netip"
 	"testing"
 	"time"
-
-	"github.com/palisade/palisade/vpn/ike/ikev1"
 )
 
 // TestDaemonsV2 runs three daemons: A has a v2-only gateway to B and an
@@ -16,7 +15,7 @@ func TestDaemonsV2(t *testing.T) {
 	checkGoroutines(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	net := ikev1.NewPipeNetwork()
+	net := seam.NewPipeNetwork()
 	c := &clock{now: time.Date(2026, 11, 26, 10, 15, 0, 0, time.UTC)}
 	runCtx, stop := context.WithCancel(ctx)
 	srx3, net3 := netip.MustParseAddr("172.16.33.1"), netip.MustParsePrefix("10.100.33.0/24")

@@ -3,8 +3,8 @@ package vpn
 import (
 	"errors"
 	"fmt"
+	"github.com/palisade/palisade/vpn/ike/seam"
 
-	"github.com/palisade/palisade/vpn/ike/ikev1"
 	"github.com/palisade/palisade/vpn/xfrm"
 )
 
@@ -12,7 +12,7 @@ import (
 type XFRMInstaller struct{ M *xfrm.Manager }
 
 // states returns the inbound and outbound kernel states of c.
-func states(c *ikev1.ChildSA) (in, out xfrm.SA) {
+func states(c *seam.ChildSA) (in, out xfrm.SA) {
 	in = xfrm.SA{Src: c.Remote, Dst: c.Local, SPI: c.SPIIn, Reqid: c.Tunnel.Reqid, Suite: c.Suite, EncKey: c.EncIn, AuthKey: c.AuthIn}
 	out = xfrm.SA{Src: c.Local, Dst: c.Remote, SPI: c.SPIOut, Reqid: c.Tunnel.Reqid, Suite: c.Suite, EncKey: c.EncOut, AuthKey: c.AuthOut}
 	if c.EncapLocal != 0 {
@@ -34,9 +34,9 @@ func states(c *ikev1.ChildSA) (in, out xfrm.SA) {
 	return in, out
 }
 
-// Install implements ikev1.Installer. Inbound first, so that the peer's
+// Install implements seam.Installer. Inbound first, so that the peer's
 // first packets under the new SA are not dropped.
-func (x XFRMInstaller) Install(c *ikev1.ChildSA) error {
+func (x XFRMInstaller) Install(c *seam.ChildSA) error {
 	in, out := states(c)
 	if err := x.M.InstallSA(in); err != nil {
 		return fmt.Errorf("tunnel %s: %w", c.Tunnel.Name, err)
@@ -47,8 +47,8 @@ func (x XFRMInstaller) Install(c *ikev1.ChildSA) error {
 	return nil
 }
 
-// Remove implements ikev1.Installer.
-func (x XFRMInstaller) Remove(c *ikev1.ChildSA) error {
+// Remove implements seam.Installer.
+func (x XFRMInstaller) Remove(c *seam.ChildSA) error {
 	return errors.Join(
 		x.M.RemoveSA(xfrm.StateID{Dst: c.Local, SPI: c.SPIIn}),
 		x.M.RemoveSA(xfrm.StateID{Dst: c.Remote, SPI: c.SPIOut}),

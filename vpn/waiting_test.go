@@ -3,6 +3,7 @@ package vpn
 import (
 	"bytes"
 	"context"
+	"github.com/palisade/palisade/vpn/ike/seam"
 	"log/slog"
 	"net/netip"
 	"strings"
@@ -33,14 +34,14 @@ func TestGatewayWaitsForItsAddress(t *testing.T) {
 	defer cancel()
 	runCtx, stop := context.WithCancel(ctx)
 	var logA bytes.Buffer
-	start := func(log *slog.Logger, inst ikev1.Installer) (*Daemon, chan error) {
+	start := func(log *slog.Logger, inst seam.Installer) (*Daemon, chan error) {
 		d := New(Options{Log: log, Installer: inst, Tick: 20 * time.Millisecond,
 			Engine: ikev1.Config{IKEPort: 10500, NATTPort: 14500, RetransmitBase: 200 * time.Millisecond, RetryAfter: 200 * time.Millisecond}})
 		done := make(chan error, 1)
 		go func() { done <- d.Run(runCtx) }()
 		return d, done
 	}
-	instA, instB := ikev1.NewRecordingInstaller(), ikev1.NewRecordingInstaller()
+	instA, instB := seam.NewRecordingInstaller(), seam.NewRecordingInstaller()
 	a, doneA := start(slog.New(slog.NewTextHandler(&logA, nil)), instA)
 	b, doneB := start(slog.New(slog.DiscardHandler), instB)
 	gwA, tunA := seedConfig(srx1, srx2, net1, net2, true)

@@ -2,6 +2,7 @@ package ikev1
 
 import (
 	"fmt"
+	"github.com/palisade/palisade/vpn/ike/seam"
 	"net/netip"
 	"runtime"
 	"testing"
@@ -19,7 +20,7 @@ func BenchmarkSetup(b *testing.B) {
 	for i := 0; b.Loop(); i++ {
 		ca := peerCfg("GW-B", addrA, addrB, netA, netB, true)
 		cb := peerCfg("GW-A", addrB, addrA, netB, netA, false)
-		net := NewPipeNetwork()
+		net := seam.NewPipeNetwork()
 		clock := iketest.NewClock(t0)
 		x := newSide(t, "A", net, clock, addrA, uint64(i), ca)
 		y := newSide(t, "B", net, clock, addrB, uint64(i)+1, cb)
@@ -41,7 +42,7 @@ func BenchmarkMemoryPerTunnel(b *testing.B) {
 		runtime.GC()
 		runtime.ReadMemStats(&before)
 		t := &testing.T{}
-		net := NewPipeNetwork()
+		net := seam.NewPipeNetwork()
 		clock := iketest.NewClock(t0)
 		var cfgs []PeerConfig
 		var peers []*side

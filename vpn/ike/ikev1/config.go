@@ -3,6 +3,7 @@ package ikev1
 import (
 	"errors"
 	"fmt"
+	"github.com/palisade/palisade/vpn/ike/seam"
 	"net/netip"
 	"strings"
 	"time"
@@ -23,21 +24,6 @@ func (p Proposal) String() string {
 	return fmt.Sprintf("%v/%v/%v/%ds", p.Cipher, p.Hash, p.Group, int(p.Lifetime.Seconds()))
 }
 
-// ChildProposal is one phase 2 (ESP) proposal.
-type ChildProposal struct {
-	Suite      ikecrypto.ESPSuite
-	Lifetime   time.Duration
-	LifetimeKB uint64 // 0: none
-}
-
-func (p ChildProposal) String() string {
-	s := fmt.Sprintf("esp:%v/%ds", p.Suite, int(p.Lifetime.Seconds()))
-	if p.LifetimeKB != 0 {
-		s += fmt.Sprintf("/%dkb", p.LifetimeKB)
-	}
-	return s
-}
-
 // PeerConfig is one IKE gateway.
 type PeerConfig struct {
 	Name      string
@@ -53,24 +39,11 @@ type PeerConfig struct {
 	// set, is the one the peer must send.
 	LocalID  *isakmp.Identification
 	RemoteID *isakmp.Identification
-	Children []ChildConfig
+	Children []seam.ChildConfig
 }
 
-// ChildConfig is one tunnel policy of a gateway: one Child SA pair.
-type ChildConfig struct {
-	Name                  string // the VPN name
-	Policy                string // the tunnel policy's name
-	Reqid                 uint32
-	Local, Remote         netip.Prefix
-	Protocol              uint8
-	LocalPort, RemotePort uint16
-	Proposals             []ChildProposal
-	PFS                   ikecrypto.Group // 0: no PFS
-	Immediately           bool            // establish at configuration, else on the kernel's acquire
-}
-
-// ProxyID renders the child's proxy-id as local and remote identities.
-func (c ChildConfig) ProxyID() (local, remote *isakmp.Identification) {
+// proxyID renders the child's proxy-id as local and remote identities.
+func proxyID(c seam.ChildConfig) (local, remote *isakmp.Identification) {
 	return isakmp.IDPrefix(c.Local, c.Protocol, c.LocalPort), isakmp.IDPrefix(c.Remote, c.Protocol, c.RemotePort)
 }
 
@@ -219,7 +192,7 @@ func samePhase1(a, b Proposal) bool {
 }
 
 // phase2SA encodes our phase 2 proposals with our inbound SPI.
-func phase2SA(ps []ChildProposal, spi uint32, pfs ikecrypto.Group, natt bool) *isakmp.SA {
+func phase2SA(ps []seam.ChildProposal, spi uint32, pfs ikecrypto.Group, natt bool) *isakmp.SA {
 	pr := isakmp.Proposal{Number: 1, Protocol: isakmp.ProtoESP, SPI: spiBytes(spi)}
 	mode := uint64(encapTunnel)
 	if natt {
@@ -250,7 +223,7 @@ func phase2SA(ps []ChildProposal, spi uint32, pfs ikecrypto.Group, natt bool) *i
 
 // childOffer is one parsed phase 2 transform.
 type childOffer struct {
-	ChildProposal
+	seam.ChildProposal
 	pfs   ikecrypto.Group
 	mode  uint64
 	spi   uint32

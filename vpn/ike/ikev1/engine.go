@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"github.com/palisade/palisade/vpn/ike/seam"
 	"io"
 	"log/slog"
 	"net/netip"
@@ -14,14 +15,6 @@ import (
 	"github.com/palisade/palisade/vpn/ike/internal/ratelog"
 	"github.com/palisade/palisade/vpn/ike/isakmp"
 )
-
-// Env is what an engine takes from its surroundings.
-type Env struct {
-	Now       func() time.Time
-	Rand      io.Reader
-	Log       *slog.Logger
-	Installer Installer
-}
 
 // Config tunes an engine. The zero value is the standard setup.
 type Config struct {
@@ -82,8 +75,8 @@ type peer struct {
 
 // child is one tunnel policy and its installed SA pair.
 type child struct {
-	cfg          ChildConfig
-	installed    *ChildSA
+	cfg          seam.ChildConfig
+	installed    *seam.ChildSA
 	negotiating  bool
 	wanted       bool // establish now (immediately, or after an acquire)
 	rekeyAt      time.Time
@@ -95,8 +88,8 @@ type child struct {
 // not safe for concurrent use: call them from one goroutine, or use Run and Do.
 type Engine struct {
 	cfg       Config
-	env       Env
-	tr        Transport
+	env       seam.Env
+	tr        seam.Transport
 	peers     map[string]*peer
 	sas       map[isakmp.Cookie]*IKESA
 	nextIndex uint32
@@ -114,7 +107,7 @@ type Engine struct {
 }
 
 // NewEngine returns an engine sending through tr.
-func NewEngine(cfg Config, env Env, tr Transport) *Engine {
+func NewEngine(cfg Config, env seam.Env, tr seam.Transport) *Engine {
 	return &Engine{
 		cfg: cfg.withDefaults(), env: env, tr: tr,
 		peers: map[string]*peer{}, sas: map[isakmp.Cookie]*IKESA{},
@@ -150,7 +143,7 @@ func (e *Engine) SetPeers(cfgs []PeerConfig) {
 			continue
 		}
 		// Same gateway: reconcile its tunnels.
-		keep := map[string]ChildConfig{}
+		keep := map[string]seam.ChildConfig{}
 		for _, cc := range c.Children {
 			keep[cc.Policy] = cc
 		}
@@ -190,7 +183,7 @@ func samePeer(a, b PeerConfig) bool {
 		fmt.Sprint(a.LocalID) == fmt.Sprint(b.LocalID) && fmt.Sprint(a.RemoteID) == fmt.Sprint(b.RemoteID)
 }
 
-func sameChild(a, b ChildConfig) bool {
+func sameChild(a, b seam.ChildConfig) bool {
 	return fmt.Sprint(a) == fmt.Sprint(b)
 }
 
@@ -245,7 +238,7 @@ func (e *Engine) peerByRemote(a netip.Addr) *peer {
 // cookies are no proof of origin. Only a message that decrypts and whose
 // HASH verifies may move the peer's address or port (NAT-T float) or count
 // as a sign of life for DPD (see authenticated).
-func (e *Engine) HandleDatagram(d Datagram) {
+func (e *Engine) HandleDatagram(d seam.Datagram) {
 	b := d.Data
 	if d.Local.Port() == e.cfg.NATTPort {
 		if len(b) == 1 && b[0] == 0xff {
@@ -304,7 +297,7 @@ func (e *Engine) HandleDatagram(d Datagram) {
 // authenticated records that a message of sa from d decrypted and passed
 // its HASH: only now may the peer's NAT mapping move, and only now has the
 // peer shown that it is alive.
-func (e *Engine) authenticated(sa *IKESA, d Datagram) {
+func (e *Engine) authenticated(sa *IKESA, d seam.Datagram) {
 	sa.lastHeard = e.now()
 	if d.Local.Port() == e.cfg.NATTPort && sa.nattVID {
 		sa.local, sa.remote = d.Local, d.Remote // floated; the peer's NAT mapping may change
@@ -331,7 +324,7 @@ func (e *Engine) send(sa *IKESA, msg []byte, rt **retransmitter, what string) {
 func (e *Engine) transmit(sa *IKESA, msg []byte) {
 	sa.outBytes += uint64(len(msg))
 	sa.outPackets++
-	if err := e.tr.Send(Datagram{Data: msg, Local: sa.local, Remote: sa.remote}); err != nil {
+	if err := e.tr.Send(seam.Datagram{Data: msg, Local: sa.local, Remote: sa.remote}); err != nil {
 		// Rate-limited: a spoofed message 1 makes us send too.
 		e.unauth.Warn("sending IKE message", "gateway", sa.peer.cfg.Name, "to", sa.remote, "err", err)
 	}
@@ -565,7 +558,7 @@ func (e *Engine) tickPeer(p *peer, now time.Time) {
 	}
 	if sa.behindNAT && now.Sub(sa.lastKeepalive) >= natKeepaliveInterval {
 		sa.lastKeepalive = now
-		if err := e.tr.Send(Datagram{Data: []byte{0xff}, Local: sa.local, Remote: sa.remote}); err != nil {
+		if err := e.tr.Send(seam.Datagram{Data: []byte{0xff}, Local: sa.local, Remote: sa.remote}); err != nil {
 			e.env.Log.Debug("sending NAT keepalive", "gateway", p.cfg.Name, "err", err)
 		}
 	}

@@ -2,6 +2,7 @@ package ikev1
 
 import (
 	"bytes"
+	"github.com/palisade/palisade/vpn/ike/seam"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -27,8 +28,8 @@ var (
 type side struct {
 	name  string
 	e     *Engine
-	tr    Transport
-	inst  *RecordingInstaller
+	tr    seam.Transport
+	inst  *seam.RecordingInstaller
 	log   *iketest.SyncBuffer
 	clock *iketest.Clock
 }
@@ -37,33 +38,33 @@ func defaultProposal() Proposal {
 	return Proposal{Cipher: ikecrypto.Cipher{Alg: ikecrypto.AESCBC, KeyBits: 128}, Hash: ikecrypto.SHA256, Group: ikecrypto.MODP2048, Lifetime: 8 * time.Hour}
 }
 
-func defaultChildProposal() ChildProposal {
-	return ChildProposal{Suite: ikecrypto.ESPSuite{Cipher: ikecrypto.ESPAESCBC, KeyBits: 128, Auth: ikecrypto.AuthHMACSHA1}, Lifetime: time.Hour}
+func defaultChildProposal() seam.ChildProposal {
+	return seam.ChildProposal{Suite: ikecrypto.ESPSuite{Cipher: ikecrypto.ESPAESCBC, KeyBits: 128, Auth: ikecrypto.AuthHMACSHA1}, Lifetime: time.Hour}
 }
 
 func peerCfg(name string, local, remote netip.Addr, lnet, rnet netip.Prefix, immediately bool) PeerConfig {
 	return PeerConfig{
 		Name: name, Local: local, Remote: remote, PSK: []byte("juniper123"),
 		Proposals: []Proposal{defaultProposal()}, DPDInterval: 10 * time.Second, DPDThreshold: 3,
-		Children: []ChildConfig{{
+		Children: []seam.ChildConfig{{
 			Name: "VPN-" + name, Policy: "VPN-OUT", Reqid: 1, Local: lnet, Remote: rnet,
-			Proposals: []ChildProposal{defaultChildProposal()}, Immediately: immediately,
+			Proposals: []seam.ChildProposal{defaultChildProposal()}, Immediately: immediately,
 		}},
 	}
 }
 
-func newSide(t *testing.T, name string, net *PipeNetwork, clock *iketest.Clock, local netip.Addr, seed uint64, cfg PeerConfig) *side {
+func newSide(t *testing.T, name string, net *seam.PipeNetwork, clock *iketest.Clock, local netip.Addr, seed uint64, cfg PeerConfig) *side {
 	t.Helper()
 	tr := net.Attach(netip.AddrPortFrom(local, 500), netip.AddrPortFrom(local, 4500))
 	return newSideOn(t, name, tr, clock, seed, cfg)
 }
 
-func newSideOn(t *testing.T, name string, tr Transport, clock *iketest.Clock, seed uint64, cfg PeerConfig) *side {
-	s := &side{name: name, tr: tr, inst: NewRecordingInstaller(), log: &iketest.SyncBuffer{}, clock: clock}
+func newSideOn(t *testing.T, name string, tr seam.Transport, clock *iketest.Clock, seed uint64, cfg PeerConfig) *side {
+	s := &side{name: name, tr: tr, inst: seam.NewRecordingInstaller(), log: &iketest.SyncBuffer{}, clock: clock}
 	var seedBytes [32]byte
 	seedBytes[0] = byte(seed)
 	log := slog.New(slog.NewTextHandler(io.MultiWriter(s.log, testWriter{t, name}), &slog.HandlerOptions{Level: slog.LevelDebug}))
-	s.e = NewEngine(Config{}, Env{Now: clock.Now, Rand: rand.NewChaCha8(seedBytes), Log: log, Installer: s.inst}, tr)
+	s.e = NewEngine(Config{}, seam.Env{Now: clock.Now, Rand: rand.NewChaCha8(seedBytes), Log: log, Installer: s.inst}, tr)
 	s.e.SetPeers([]PeerConfig{cfg})
 	return s
 }
@@ -83,9 +84,9 @@ func (w testWriter) Write(p []byte) (int, error) {
 // pump runs iketest.Pump over the sides' engines.
 func pump(t *testing.T, clock *iketest.Clock, sides []*side, limit time.Duration, done func() bool) {
 	t.Helper()
-	nodes := make([]iketest.Node[Datagram], len(sides))
+	nodes := make([]iketest.Node[seam.Datagram], len(sides))
 	for i, s := range sides {
-		nodes[i] = iketest.Node[Datagram]{Engine: s.e, Rx: s.tr.Receive()}
+		nodes[i] = iketest.Node[seam.Datagram]{Engine: s.e, Rx: s.tr.Receive()}
 	}
 	iketest.Pump(t, clock, nodes, limit, done)
 }
@@ -94,15 +95,15 @@ func installedBoth(a, b *side) func() bool {
 	return func() bool { return len(a.inst.Installed()) == 1 && len(b.inst.Installed()) == 1 }
 }
 
-func pair(t *testing.T, ca, cb PeerConfig) (*PipeNetwork, *iketest.Clock, *side, *side) {
-	net := NewPipeNetwork()
+func pair(t *testing.T, ca, cb PeerConfig) (*seam.PipeNetwork, *iketest.Clock, *side, *side) {
+	net := seam.NewPipeNetwork()
 	clock := iketest.NewClock(t0)
 	a := newSide(t, "A", net, clock, ca.Local, 1, ca)
 	b := newSide(t, "B", net, clock, cb.Local, 2, cb)
 	return net, clock, a, b
 }
 
-func checkPair(t *testing.T, a, b *side) (ChildSA, ChildSA) {
+func checkPair(t *testing.T, a, b *side) (seam.ChildSA, seam.ChildSA) {
 	t.Helper()
 	ia, ib := a.inst.Installed(), b.inst.Installed()
 	if len(ia) != 1 || len(ib) != 1 {
@@ -133,7 +134,7 @@ func TestHappyPath(t *testing.T) {
 		}},
 		{"aes256-sha512-ecp384 gcm pfs modp1536", func(c *PeerConfig) {
 			c.Proposals = []Proposal{{Cipher: ikecrypto.Cipher{Alg: ikecrypto.AESCBC, KeyBits: 256}, Hash: ikecrypto.SHA512, Group: ikecrypto.ECP384, Lifetime: time.Hour}}
-			c.Children[0].Proposals = []ChildProposal{{Suite: ikecrypto.ESPSuite{Cipher: ikecrypto.ESPAESGCM16, KeyBits: 256}, Lifetime: time.Hour}}
+			c.Children[0].Proposals = []seam.ChildProposal{{Suite: ikecrypto.ESPSuite{Cipher: ikecrypto.ESPAESGCM16, KeyBits: 256}, Lifetime: time.Hour}}
 			c.Children[0].PFS = ikecrypto.MODP1536
 		}},
 	} {
@@ -244,7 +245,7 @@ func TestLostPackets(t *testing.T) {
 	net, clock, a, b := pair(t, ca, cb)
 	// Lose the first two copies of every distinct datagram.
 	seen := map[string]int{}
-	net.SetDrop(func(d Datagram) bool {
+	net.SetDrop(func(d seam.Datagram) bool {
 		seen[string(d.Data)]++
 		return seen[string(d.Data)] <= 2
 	})
@@ -257,7 +258,7 @@ func TestLostPackets(t *testing.T) {
 
 func TestUnreachablePeer(t *testing.T) {
 	ca := peerCfg("GW-B", addrA, addrB, netA, netB, true)
-	net := NewPipeNetwork()
+	net := seam.NewPipeNetwork()
 	clock := iketest.NewClock(t0)
 	a := newSide(t, "A", net, clock, addrA, 1, ca)
 	start := clock.Now()
@@ -283,7 +284,7 @@ func TestDPD(t *testing.T) {
 		t.Fatalf("a live peer was declared dead:\n%s", a.log)
 	}
 	// B goes silent.
-	net.SetDrop(func(d Datagram) bool { return d.Remote.Addr() == addrB })
+	net.SetDrop(func(d seam.Datagram) bool { return d.Remote.Addr() == addrB })
 	pump(t, clock, []*side{a, b}, 2*time.Minute, func() bool { return strings.Contains(a.log.String(), "is dead") })
 	if !strings.Contains(a.log.String(), "is dead: 3 R-U-THERE unanswered") {
 		t.Errorf("A did not declare B dead:\n%s", a.log)
@@ -340,7 +341,7 @@ func TestBothInitiate(t *testing.T) {
 	for seed := range uint64(5) {
 		ca := peerCfg("GW-B", addrA, addrB, netA, netB, true)
 		cb := peerCfg("GW-A", addrB, addrA, netB, netA, true)
-		net := NewPipeNetwork()
+		net := seam.NewPipeNetwork()
 		clock := iketest.NewClock(t0)
 		a := newSide(t, "A", net, clock, addrA, 10+seed, ca)
 		b := newSide(t, "B", net, clock, addrB, 20+seed, cb)

@@ -2,6 +2,7 @@ package ikev1
 
 import (
 	"encoding/binary"
+	"github.com/palisade/palisade/vpn/ike/seam"
 	"net/netip"
 	"testing"
 	"time"
@@ -40,7 +41,7 @@ func FuzzHandleDatagram(f *testing.F) {
 				copy(data[off+8:], sa.cr[:])
 			}
 		}
-		b.e.HandleDatagram(Datagram{Data: data, Local: netip.AddrPortFrom(addrB, port), Remote: netip.AddrPortFrom(addrA, port)})
+		b.e.HandleDatagram(seam.Datagram{Data: data, Local: netip.AddrPortFrom(addrB, port), Remote: netip.AddrPortFrom(addrA, port)})
 		b.e.Tick()
 		if len(b.inst.Installed()) != 1 {
 			t.Fatalf("a forged datagram removed the tunnel")

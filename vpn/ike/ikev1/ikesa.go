@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/binary"
 	"fmt"
+	"github.com/palisade/palisade/vpn/ike/seam"
 	"net/netip"
 	"time"
 
@@ -146,7 +147,7 @@ type exchange struct {
 	rt        *retransmitter
 	lastRecv  msgDigest
 	done      time.Time
-	rekeyOf   *ChildSA
+	rekeyOf   *seam.ChildSA
 }
 
 func (sa *IKESA) String() string {

@@ -3,6 +3,7 @@ package ikev1
 import (
 	"encoding/binary"
 	"fmt"
+	"github.com/palisade/palisade/vpn/ike/seam"
 	"log/slog"
 	"time"
 
@@ -28,7 +29,7 @@ func (e *Engine) sendInformational(sa *IKESA, p isakmp.Payload) {
 
 // handleInformational runs an informational message; it reports whether
 // it was accepted (authenticated and not a replay).
-func (e *Engine) handleInformational(sa *IKESA, d Datagram, h isakmp.Header, b []byte) bool {
+func (e *Engine) handleInformational(sa *IKESA, d seam.Datagram, h isakmp.Header, b []byte) bool {
 	if h.Flags&isakmp.FlagEncryption == 0 {
 		e.plainInformational(sa, b)
 		return false
@@ -103,7 +104,7 @@ func (e *Engine) handleNotify(sa *IKESA, n *isakmp.Notification) {
 	case isakmp.NotifyInvalidIDInformation, isakmp.NotifyNoProposalChosen:
 		for mid, ex := range sa.exchanges {
 			if ex.initiator && ex.state == qmSent1 {
-				l, r := ex.child.cfg.ProxyID()
+				l, r := proxyID(ex.child.cfg)
 				e.env.Log.Warn(fmt.Sprintf("peer rejected quick mode: %v", n.Notify), "gateway", sa.peer.cfg.Name,
 					"tunnel", ex.child.cfg.Name, "local_id", l.String(), "remote_id", r.String(), "our_proposals", joinStrings(ex.child.cfg.Proposals))
 				ex.child.negotiating = false

@@ -2,6 +2,7 @@ package ikev1
 
 import (
 	"crypto/rand"
+	"github.com/palisade/palisade/vpn/ike/seam"
 	"strings"
 	"testing"
 	"time"
@@ -13,7 +14,7 @@ func cryptoRandRead(p []byte) (int, error) { return rand.Read(p) }
 
 // proposalsFor turns strongSwan proposal strings of the forms used in the
 // interop test into ours.
-func proposalsFor(t *testing.T, ike, esp string) ([]Proposal, []ChildProposal, ikecrypto.Group) {
+func proposalsFor(t *testing.T, ike, esp string) ([]Proposal, []seam.ChildProposal, ikecrypto.Group) {
 	t.Helper()
 	var p Proposal
 	p.Lifetime = 8 * time.Hour
@@ -35,7 +36,7 @@ func proposalsFor(t *testing.T, ike, esp string) ([]Proposal, []ChildProposal, i
 			p.Group = group(t, f)
 		}
 	}
-	c := ChildProposal{Lifetime: time.Hour}
+	c := seam.ChildProposal{Lifetime: time.Hour}
 	var pfs ikecrypto.Group
 	for _, f := range strings.Split(esp, "-") {
 		switch f {
@@ -53,7 +54,7 @@ func proposalsFor(t *testing.T, ike, esp string) ([]Proposal, []ChildProposal, i
 			pfs = group(t, f)
 		}
 	}
-	return []Proposal{p}, []ChildProposal{c}, pfs
+	return []Proposal{p}, []seam.ChildProposal{c}, pfs
 }
 
 func group(t *testing.T, s string) ikecrypto.Group {

@@ -3,6 +3,7 @@ package ikev1
 import (
 	"context"
 	"fmt"
+	"github.com/palisade/palisade/vpn/ike/seam"
 	"io"
 	"log/slog"
 	"net/netip"
@@ -35,16 +36,16 @@ func interop(t *testing.T, ikeProp, espProp string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	local := netip.MustParseAddr("192.0.2.1")
-	tr, err := ListenUDP(ctx, local, 500, 4500)
+	tr, err := seam.ListenUDP(ctx, local, 500, 4500)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg := peerCfg("SS", local, netip.MustParseAddr("192.0.2.2"), netA, netB, false)
 	cfg.Proposals, cfg.Children[0].Proposals, cfg.Children[0].PFS = proposalsFor(t, ikeProp, espProp)
-	inst := NewRecordingInstaller()
+	inst := seam.NewRecordingInstaller()
 	logs := &iketest.SyncBuffer{}
 	log := slog.New(slog.NewTextHandler(io.MultiWriter(logs, testWriter{t, "palisade"}), &slog.HandlerOptions{Level: slog.LevelDebug}))
-	e := NewEngine(Config{}, Env{Now: time.Now, Rand: cryptoRand{}, Log: log, Installer: inst}, tr)
+	e := NewEngine(Config{}, seam.Env{Now: time.Now, Rand: cryptoRand{}, Log: log, Installer: inst}, tr)
 	e.SetPeers([]PeerConfig{cfg})
 	ticker := time.NewTicker(50 * time.Millisecond)
 	defer ticker.Stop()
@@ -108,7 +109,7 @@ func interop(t *testing.T, ikeProp, espProp string) {
 
 // checkKeys finds our four ESP keys in charon's key dump, which proves
 // both sides derived the same KEYMAT.
-func checkKeys(t *testing.T, ss *swtest.Charon, c ChildSA) {
+func checkKeys(t *testing.T, ss *swtest.Charon, c seam.ChildSA) {
 	t.Helper()
 	ss.CheckKeys(t, map[string][]byte{"enc in": c.EncIn, "enc out": c.EncOut, "auth in": c.AuthIn, "auth out": c.AuthOut})
 }

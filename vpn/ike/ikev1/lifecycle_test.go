@@ -1,6 +1,7 @@
 package ikev1
 
 import (
+	"github.com/palisade/palisade/vpn/ike/seam"
 	"math/rand/v2"
 	"net/netip"
 	"strings"
@@ -45,7 +46,7 @@ func TestNATKeepalive(t *testing.T) {
 	net, clock, a, b := pair(t, ca, cb)
 	net.SetNAT(inside, addrA)
 	keepalives := 0
-	net.SetDrop(func(d Datagram) bool {
+	net.SetDrop(func(d seam.Datagram) bool {
 		if len(d.Data) == 1 && d.Data[0] == 0xff {
 			keepalives++
 			if d.Remote.Addr() != addrA || d.Local.Port() != 4500 {
@@ -143,7 +144,7 @@ func TestGarbageFlood(t *testing.T) {
 		if i%5 == 0 {
 			from = netip.AddrPortFrom(netip.AddrFrom4([4]byte{byte(r.Uint32()), 1, 2, 3}), port)
 		}
-		b.e.HandleDatagram(Datagram{Data: buf, Local: netip.AddrPortFrom(addrB, port), Remote: from})
+		b.e.HandleDatagram(seam.Datagram{Data: buf, Local: netip.AddrPortFrom(addrB, port), Remote: from})
 	}
 	b.e.Tick()
 	if len(b.inst.Installed()) != 1 {

@@ -3,6 +3,7 @@ package ikev1
 import (
 	"bytes"
 	"fmt"
+	"github.com/palisade/palisade/vpn/ike/seam"
 	"log/slog"
 	"net/netip"
 	"time"
@@ -76,7 +77,7 @@ const maxSABody = 4096
 // touches another SA, in particular not a negotiation of ours with the
 // same peer (both go on; the one that authenticates wins, see establish).
 // Its log lines go through e.unauth.
-func (e *Engine) respondMM1(d Datagram, b []byte) {
+func (e *Engine) respondMM1(d seam.Datagram, b []byte) {
 	p := e.peerByRemote(d.Remote.Addr())
 	if p == nil {
 		e.unauth.Info("main mode from an unknown peer", "from", d.Remote)
@@ -169,7 +170,7 @@ func (e *Engine) sendPlainNotify(sa *IKESA, t isakmp.NotifyType) {
 
 // handleMain runs a main mode message through sa's state machine; it
 // reports whether the message was accepted.
-func (e *Engine) handleMain(sa *IKESA, d Datagram, b []byte) bool {
+func (e *Engine) handleMain(sa *IKESA, d seam.Datagram, b []byte) bool {
 	switch {
 	case sa.initiator && sa.state == mmSentSA:
 		return e.initiatorMM2(sa, b)
@@ -363,7 +364,7 @@ func (e *Engine) initiatorMM4(sa *IKESA, b []byte) bool {
 	return true
 }
 
-func (e *Engine) responderMM5(sa *IKESA, d Datagram, b []byte) bool {
+func (e *Engine) responderMM5(sa *IKESA, d seam.Datagram, b []byte) bool {
 	m, _, iv, err := isakmp.Decrypt(b, sa.block, sa.iv)
 	var id *isakmp.Identification
 	var hash *isakmp.Hash
@@ -442,7 +443,7 @@ func (e *Engine) initialContact(sa *IKESA) {
 	}
 }
 
-func (e *Engine) initiatorMM6(sa *IKESA, d Datagram, b []byte) bool {
+func (e *Engine) initiatorMM6(sa *IKESA, d seam.Datagram, b []byte) bool {
 	m, _, iv, err := isakmp.Decrypt(b, sa.block, sa.iv)
 	var id *isakmp.Identification
 	var hash *isakmp.Hash

@@ -2,6 +2,7 @@ package ikev1
 
 import (
 	"fmt"
+	"github.com/palisade/palisade/vpn/ike/seam"
 	"log/slog"
 	"time"
 
@@ -33,7 +34,7 @@ func decryptPhase2(sa *IKESA, b []byte, iv []byte) (m *isakmp.Message, hash, res
 }
 
 // initiateQuick starts quick mode for c; rekeyOf is the SA it replaces.
-func (e *Engine) initiateQuick(sa *IKESA, c *child, rekeyOf *ChildSA) {
+func (e *Engine) initiateQuick(sa *IKESA, c *child, rekeyOf *seam.ChildSA) {
 	ex := &exchange{mid: e.randomUint32(), initiator: true, child: c, ni: e.random(32), spiIn: e.randomUint32(), rekeyOf: rekeyOf}
 	ex.iv = ikecrypto.PhaseIV(sa.prop.Hash, sa.iv, ex.mid)
 	ps := []isakmp.Payload{phase2SA(c.cfg.Proposals, ex.spiIn, c.cfg.PFS, sa.natt()), &isakmp.Nonce{Data: ex.ni}}
@@ -46,7 +47,7 @@ func (e *Engine) initiateQuick(sa *IKESA, c *child, rekeyOf *ChildSA) {
 		ex.dh = k
 		ps = append(ps, &isakmp.KeyExchange{Data: k.Public()})
 	}
-	idci, idcr := c.cfg.ProxyID()
+	idci, idcr := proxyID(c.cfg)
 	ps = append(ps, idci, idcr)
 	rest := isakmp.AppendPayloads(nil, ps)
 	hash := ikecrypto.QuickHash1(sa.prop.Hash, sa.keys.SKEYID_a, ex.mid, rest)
@@ -67,7 +68,7 @@ func (e *Engine) initiateQuick(sa *IKESA, c *child, rekeyOf *ChildSA) {
 
 // handleQuick runs a quick mode message; it reports whether the message
 // was accepted (authenticated and new).
-func (e *Engine) handleQuick(sa *IKESA, d Datagram, h isakmp.Header, b []byte) bool {
+func (e *Engine) handleQuick(sa *IKESA, d seam.Datagram, h isakmp.Header, b []byte) bool {
 	if sa.state != established || h.MessageID == 0 {
 		return false
 	}
@@ -93,7 +94,7 @@ func (e *Engine) handleQuick(sa *IKESA, d Datagram, h isakmp.Header, b []byte) b
 	return false
 }
 
-func (e *Engine) respondQM1(sa *IKESA, d Datagram, h isakmp.Header, b []byte) bool {
+func (e *Engine) respondQM1(sa *IKESA, d seam.Datagram, h isakmp.Header, b []byte) bool {
 	iv := ikecrypto.PhaseIV(sa.prop.Hash, sa.iv, h.MessageID)
 	m, hash, rest, iv, err := decryptPhase2(sa, b, iv)
 	if err != nil || !hashEqual(hash, ikecrypto.QuickHash1(sa.prop.Hash, sa.keys.SKEYID_a, h.MessageID, rest)) {
@@ -136,7 +137,7 @@ func (e *Engine) respondQM1(sa *IKESA, d Datagram, h isakmp.Header, b []byte) bo
 	if c == nil {
 		var ours []string
 		for _, k := range sa.peer.children {
-			l, r := k.cfg.ProxyID()
+			l, r := proxyID(k.cfg)
 			ours = append(ours, fmt.Sprintf("%s: local %v remote %v", k.cfg.Policy, l, r))
 		}
 		e.env.Log.Warn("quick mode proxy-id mismatch: no tunnel policy matches the peer's proxy-id",
@@ -220,7 +221,7 @@ func (e *Engine) matchProxyID(p *peer, idci, idcr *isakmp.Identification) *child
 	return nil
 }
 
-func (e *Engine) initiatorQM2(sa *IKESA, d Datagram, ex *exchange, b []byte) bool {
+func (e *Engine) initiatorQM2(sa *IKESA, d seam.Datagram, ex *exchange, b []byte) bool {
 	m, hash, rest, iv, err := decryptPhase2(sa, b, ex.iv)
 	if err != nil || !hashEqual(hash, ikecrypto.QuickHash2(sa.prop.Hash, sa.keys.SKEYID_a, ex.mid, ex.ni, rest)) {
 		e.unauth.Info("dropping quick mode message 2 that fails HASH(2)", "gateway", sa.peer.cfg.Name, "err", err)
@@ -278,7 +279,7 @@ func (e *Engine) initiatorQM2(sa *IKESA, d Datagram, ex *exchange, b []byte) boo
 	return true
 }
 
-func (e *Engine) responderQM3(sa *IKESA, d Datagram, ex *exchange, b []byte) bool {
+func (e *Engine) responderQM3(sa *IKESA, d seam.Datagram, ex *exchange, b []byte) bool {
 	_, hash, _, _, err := decryptPhase2(sa, b, ex.iv)
 	if err != nil || !hashEqual(hash, ikecrypto.QuickHash3(sa.prop.Hash, sa.keys.SKEYID_a, ex.mid, ex.ni, ex.nr)) {
 		e.unauth.Info("dropping quick mode message 3 that fails HASH(3)", "gateway", sa.peer.cfg.Name, "err", err)
@@ -312,7 +313,7 @@ func (e *Engine) installChild(sa *IKESA, ex *exchange) {
 			}
 		}
 	}
-	cs := &ChildSA{
+	cs := &seam.ChildSA{
 		Peer: sa.peer.cfg.Name, Tunnel: c.cfg, Local: sa.local.Addr(), Remote: sa.remote.Addr(),
 		Suite: suite, SPIIn: ex.spiIn, SPIOut: ex.spiOut,
 		EncIn: kin[:suite.EncKeyLen()], AuthIn: kin[suite.EncKeyLen():],

@@ -1,6 +1,9 @@
 package ikev1
 
-import "log/slog"
+import (
+	"github.com/palisade/palisade/vpn/ike/seam"
+	"log/slog"
+)
 
 // Restart starts the engine over after a panic in one of its handlers (see
 // package loop): its state may be broken, so nothing of it is trusted
@@ -11,7 +14,7 @@ import "log/slog"
 func (e *Engine) Restart(err error) {
 	e.env.Log.Error("IKEv1 engine crashed; restarting it without its SAs", "err", err, slog.Bool("security", true))
 	var cfgs []PeerConfig
-	var installed []*ChildSA
+	var installed []*seam.ChildSA
 	for _, p := range e.peers {
 		cfgs = append(cfgs, p.cfg)
 		for _, c := range p.children {
@@ -31,7 +34,7 @@ func (e *Engine) Restart(err error) {
 
 // removeGuarded removes one Child SA from the kernel; a panic there is
 // logged, not passed on, so that the restart goes through.
-func removeGuarded(env Env, c *ChildSA) {
+func removeGuarded(env seam.Env, c *seam.ChildSA) {
 	defer func() {
 		if r := recover(); r != nil {
 			env.Log.Error("removing a Child SA after an engine crash", "panic", r)

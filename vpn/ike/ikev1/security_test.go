@@ -3,6 +3,7 @@ package ikev1
 import (
 	"encoding/binary"
 	"errors"
+	"github.com/palisade/palisade/vpn/ike/seam"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -76,12 +77,12 @@ func TestSpoofedMM1DoesNotStopOurTunnel(t *testing.T) {
 	spoof := func() {
 		ci := randomCookie(r)
 		ci[0] = 0 // compares lower than ours
-		a.e.HandleDatagram(Datagram{Data: mm1(ci, ca.Proposals), Local: netip.AddrPortFrom(addrA, 500), Remote: netip.AddrPortFrom(addrB, 500)})
+		a.e.HandleDatagram(seam.Datagram{Data: mm1(ci, ca.Proposals), Local: netip.AddrPortFrom(addrA, 500), Remote: netip.AddrPortFrom(addrB, 500)})
 		spoofs++
 	}
 	spoof() // before our first tick: the half-open SA is there when we want to initiate
 	var upAt time.Time
-	var first ChildSA
+	var first seam.ChildSA
 	for clock.Now().Sub(t0) < 4*time.Minute {
 		pump(t, clock, []*side{a, b}, 2*time.Second, func() bool { return false })
 		spoof()
@@ -111,12 +112,12 @@ func TestSpoofedMM1DoesNotStopOurTunnel(t *testing.T) {
 // countingTransport counts what the engine sends and delivers nothing.
 type countingTransport struct {
 	sent int
-	ch   chan Datagram
+	ch   chan seam.Datagram
 }
 
-func (c *countingTransport) Send(Datagram) error      { c.sent++; return nil }
-func (c *countingTransport) Receive() <-chan Datagram { return c.ch }
-func (c *countingTransport) Close() error             { return nil }
+func (c *countingTransport) Send(seam.Datagram) error      { c.sent++; return nil }
+func (c *countingTransport) Receive() <-chan seam.Datagram { return c.ch }
+func (c *countingTransport) Close() error                  { return nil }
 
 // TestHalfOpenFlood feeds 20,000 spoofed main mode messages 1 of 60 KB each
 // from random ports of 400 configured peers' addresses and from unknown
@@ -138,9 +139,9 @@ func TestHalfOpenFlood(t *testing.T) {
 		heapBound = 16 << 20
 	)
 	clock := iketest.NewClock(t0)
-	tr := &countingTransport{ch: make(chan Datagram)}
+	tr := &countingTransport{ch: make(chan seam.Datagram)}
 	log := &iketest.SyncBuffer{}
-	e := NewEngine(Config{}, Env{Now: clock.Now, Rand: rand.NewChaCha8([32]byte{9}), Log: slog.New(slog.NewTextHandler(log, nil)), Installer: NewRecordingInstaller()}, tr)
+	e := NewEngine(Config{}, seam.Env{Now: clock.Now, Rand: rand.NewChaCha8([32]byte{9}), Log: slog.New(slog.NewTextHandler(log, nil)), Installer: seam.NewRecordingInstaller()}, tr)
 	var cfgs []PeerConfig
 	var addrs []netip.Addr
 	for i := range peers {
@@ -162,7 +163,7 @@ func TestHalfOpenFlood(t *testing.T) {
 		if i%4 == 3 {
 			from = netip.AddrPortFrom(netip.AddrFrom4([4]byte{byte(r.Uint32()), byte(r.Uint32()), byte(r.Uint32()), 1}), 500)
 		}
-		e.HandleDatagram(Datagram{Data: mm1(randomCookie(r), cfgs[0].Proposals, pad), Local: netip.AddrPortFrom(addrA, 500), Remote: from})
+		e.HandleDatagram(seam.Datagram{Data: mm1(randomCookie(r), cfgs[0].Proposals, pad), Local: netip.AddrPortFrom(addrA, 500), Remote: from})
 		if len(e.sas) > limit {
 			t.Fatalf("after %d spoofed MM1: %d SAs kept, want at most %d", i+1, len(e.sas), limit)
 		}
@@ -229,7 +230,7 @@ func TestForgedDatagramDoesNotMovePeer(t *testing.T) {
 		sa := liveSA(t, a)
 		want := sa.remote
 		r := rand.New(rand.NewPCG(3, 3))
-		a.e.HandleDatagram(Datagram{Data: forged(sa, r, true), Local: netip.AddrPortFrom(addrA, 4500), Remote: netip.AddrPortFrom(addrB, 31337)})
+		a.e.HandleDatagram(seam.Datagram{Data: forged(sa, r, true), Local: netip.AddrPortFrom(addrA, 4500), Remote: netip.AddrPortFrom(addrB, 31337)})
 		if sa.remote != want || sa.local.Port() != 500 {
 			t.Errorf("after a forged datagram from port 31337: IKE traffic goes %v -> %v, want %v -> %v", sa.local, sa.remote, netip.AddrPortFrom(addrA, 500), want)
 		}
@@ -247,10 +248,10 @@ func TestForgedDatagramDoesNotMovePeer(t *testing.T) {
 		net, clock, a, b := pair(t, ca, cb)
 		pump(t, clock, []*side{a, b}, time.Minute, installedBoth(a, b))
 		sa := liveSA(t, a)
-		net.SetDrop(func(d Datagram) bool { return d.Remote.Addr() == addrB }) // B is gone
+		net.SetDrop(func(d seam.Datagram) bool { return d.Remote.Addr() == addrB }) // B is gone
 		r := rand.New(rand.NewPCG(4, 4))
 		for range 120 {
-			a.e.HandleDatagram(Datagram{Data: forged(sa, r, false), Local: netip.AddrPortFrom(addrA, 500), Remote: netip.AddrPortFrom(addrB, 500)})
+			a.e.HandleDatagram(seam.Datagram{Data: forged(sa, r, false), Local: netip.AddrPortFrom(addrA, 500), Remote: netip.AddrPortFrom(addrB, 500)})
 			pump(t, clock, []*side{a, b}, time.Second, func() bool { return false })
 			if strings.Contains(a.log.String(), "is dead") {
 				return
@@ -264,7 +265,7 @@ func TestForgedDatagramDoesNotMovePeer(t *testing.T) {
 // with proposals we do not share, log a line a second per cause.
 func TestSpoofedMM1Log(t *testing.T) {
 	ca := peerCfg("GW-B", addrA, addrB, netA, netB, false)
-	net := NewPipeNetwork()
+	net := seam.NewPipeNetwork()
 	clock := iketest.NewClock(t0)
 	a := newSide(t, "A", net, clock, addrA, 1, ca)
 	other := []Proposal{{Cipher: ikecrypto.Cipher{Alg: ikecrypto.AESCBC, KeyBits: 256}, Hash: ikecrypto.SHA384, Group: ikecrypto.ECP384, Lifetime: time.Hour}}
@@ -272,8 +273,8 @@ func TestSpoofedMM1Log(t *testing.T) {
 	before := logLines(a.log.String())
 	for i := range 1000 {
 		unknown := netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 51, byte(i >> 8), byte(i)}), 500)
-		a.e.HandleDatagram(Datagram{Data: mm1(randomCookie(r), ca.Proposals), Local: netip.AddrPortFrom(addrA, 500), Remote: unknown})
-		a.e.HandleDatagram(Datagram{Data: mm1(randomCookie(r), other), Local: netip.AddrPortFrom(addrA, 500), Remote: netip.AddrPortFrom(addrB, 500)})
+		a.e.HandleDatagram(seam.Datagram{Data: mm1(randomCookie(r), ca.Proposals), Local: netip.AddrPortFrom(addrA, 500), Remote: unknown})
+		a.e.HandleDatagram(seam.Datagram{Data: mm1(randomCookie(r), other), Local: netip.AddrPortFrom(addrA, 500), Remote: netip.AddrPortFrom(addrB, 500)})
 	}
 	if got := logLines(a.log.String()) - before; got > 2 {
 		t.Errorf("2,000 spoofed MM1 in one second logged %d lines, want at most 2 (one per cause):\n%s", got, a.log)
@@ -295,9 +296,9 @@ func TestQuickModeReplay(t *testing.T) {
 	ca := peerCfg("GW-B", addrA, addrB, netA, netB, true)
 	cb := peerCfg("GW-A", addrB, addrA, netB, netA, false)
 	net, clock, a, b := pair(t, ca, cb)
-	var qm1 *Datagram
+	var qm1 *seam.Datagram
 	var qm2s [][]byte
-	net.SetDrop(func(d Datagram) bool {
+	net.SetDrop(func(d seam.Datagram) bool {
 		h, err := isakmp.DecodeHeader(d.Data)
 		if err != nil || h.Exchange != isakmp.ExchangeQuick {
 			return false
@@ -345,7 +346,7 @@ func TestAbsurdLifetime(t *testing.T) {
 	huge := isakmp.Attribute{Type: attrLifeDur, Data: []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}}
 	t.Run("phase 1", func(t *testing.T) {
 		cb := peerCfg("GW-A", addrB, addrA, netB, netA, false)
-		net := NewPipeNetwork()
+		net := seam.NewPipeNetwork()
 		clock := iketest.NewClock(t0)
 		b := newSide(t, "B", net, clock, addrB, 2, cb)
 		sa := phase1SA(cb.Proposals)
@@ -356,7 +357,7 @@ func TestAbsurdLifetime(t *testing.T) {
 			}
 		}
 		m := &isakmp.Message{Header: isakmp.Header{InitiatorCookie: isakmp.Cookie{1, 2, 3}, Version: isakmp.Version, Exchange: isakmp.ExchangeMain}, Payloads: []isakmp.Payload{sa}}
-		b.e.HandleDatagram(Datagram{Data: m.Encode(), Local: netip.AddrPortFrom(addrB, 500), Remote: netip.AddrPortFrom(addrA, 500)})
+		b.e.HandleDatagram(seam.Datagram{Data: m.Encode(), Local: netip.AddrPortFrom(addrB, 500), Remote: netip.AddrPortFrom(addrA, 500)})
 		for _, sa := range b.e.sas {
 			t.Errorf("B accepted a proposal with a life of 2^64-1 seconds: lifetime %v", sa.prop.Lifetime)
 		}
@@ -365,7 +366,7 @@ func TestAbsurdLifetime(t *testing.T) {
 		}
 	})
 	t.Run("phase 2 seconds", func(t *testing.T) {
-		sa := phase2SA([]ChildProposal{defaultChildProposal()}, 0x1234, 0, false)
+		sa := phase2SA([]seam.ChildProposal{defaultChildProposal()}, 0x1234, 0, false)
 		attrs := sa.Proposals[0].Transforms[0].Attributes
 		for i := range attrs {
 			if attrs[i].Type == attr2LifeDur {
@@ -459,13 +460,13 @@ func TestHashComparisonsConstantTime(t *testing.T) {
 type rawInitiator struct {
 	t  *testing.T
 	b  *side
-	rx Transport
+	rx seam.Transport
 	ci isakmp.Cookie
 	cr isakmp.Cookie
 }
 
 func (r *rawInitiator) send(m *isakmp.Message) {
-	r.b.e.HandleDatagram(Datagram{Data: m.Encode(), Local: netip.AddrPortFrom(addrB, 500), Remote: netip.AddrPortFrom(addrA, 500)})
+	r.b.e.HandleDatagram(seam.Datagram{Data: m.Encode(), Local: netip.AddrPortFrom(addrB, 500), Remote: netip.AddrPortFrom(addrA, 500)})
 }
 
 // reply returns what b sent back, or nil.
@@ -489,7 +490,7 @@ func TestNonceLength(t *testing.T) {
 		answer bool
 	}{{4, false}, {7, false}, {8, true}, {256, true}, {257, false}, {1000, false}} {
 		cb := peerCfg("GW-A", addrB, addrA, netB, netA, false)
-		net := NewPipeNetwork()
+		net := seam.NewPipeNetwork()
 		clock := iketest.NewClock(t0)
 		b := newSide(t, "B", net, clock, addrB, 2, cb)
 		r := &rawInitiator{t: t, b: b, rx: net.Attach(netip.AddrPortFrom(addrA, 500)), ci: isakmp.Cookie{7, 7, 7}}
@@ -579,12 +580,12 @@ func TestInitialContactScoped(t *testing.T) {
 	pump(t, clock, []*side{a, b}, time.Minute, installedBoth(a, b))
 	old := liveSA(t, b)
 	spoofed := isakmp.Cookie{0, 1, 2, 3}
-	b.e.HandleDatagram(Datagram{Data: mm1(spoofed, cb.Proposals), Local: netip.AddrPortFrom(addrB, 500), Remote: netip.AddrPortFrom(addrA, 500)})
+	b.e.HandleDatagram(seam.Datagram{Data: mm1(spoofed, cb.Proposals), Local: netip.AddrPortFrom(addrB, 500), Remote: netip.AddrPortFrom(addrA, 500)})
 	if b.e.sas[spoofed] == nil {
 		t.Fatalf("B did not take the half-open MM1")
 	}
 	deletes := 0
-	net.SetDrop(func(d Datagram) bool {
+	net.SetDrop(func(d seam.Datagram) bool {
 		b := d.Data
 		if d.Local.Port() == 4500 && len(b) > 4 {
 			b = b[4:]
@@ -630,7 +631,7 @@ func TestUnauthenticatedPhase1MessagesDoNotEndExchange(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ca := peerCfg("GW-B", addrA, addrB, netA, netB, true)
 			cb := peerCfg("GW-A", addrB, addrA, netB, netA, false)
-			net := NewPipeNetwork()
+			net := seam.NewPipeNetwork()
 			clock := iketest.NewClock(t0)
 			a := newSide(t, "A", net, clock, addrA, 1, ca)
 			pump(t, clock, []*side{a}, 500*time.Millisecond, func() bool { return false }) // MM1 sent, B not there yet
@@ -638,7 +639,7 @@ func TestUnauthenticatedPhase1MessagesDoNotEndExchange(t *testing.T) {
 				t.Fatalf("A did not initiate")
 			}
 			ci := a.e.peers["GW-B"].ike.ci
-			a.e.HandleDatagram(Datagram{Data: tc.msg(ci), Local: netip.AddrPortFrom(addrA, 500), Remote: netip.AddrPortFrom(addrB, 500)})
+			a.e.HandleDatagram(seam.Datagram{Data: tc.msg(ci), Local: netip.AddrPortFrom(addrA, 500), Remote: netip.AddrPortFrom(addrB, 500)})
 			if a.e.sas[ci] == nil {
 				t.Fatalf("an unauthenticated %s ended our exchange:\n%s", tc.name, a.log)
 			}
@@ -657,11 +658,11 @@ func TestUnauthenticatedPhase1MessagesDoNotEndExchange(t *testing.T) {
 // a gateway that no longer exists.
 func TestRemovedGatewayDropsHalfOpen(t *testing.T) {
 	ca := peerCfg("GW-B", addrA, addrB, netA, netB, false)
-	net := NewPipeNetwork()
+	net := seam.NewPipeNetwork()
 	clock := iketest.NewClock(t0)
 	a := newSide(t, "A", net, clock, addrA, 1, ca)
 	for _, ci := range []isakmp.Cookie{{0xff, 1}, {0xff, 2}} {
-		a.e.HandleDatagram(Datagram{Data: mm1(ci, ca.Proposals), Local: netip.AddrPortFrom(addrA, 500), Remote: netip.AddrPortFrom(addrB, 500)})
+		a.e.HandleDatagram(seam.Datagram{Data: mm1(ci, ca.Proposals), Local: netip.AddrPortFrom(addrA, 500), Remote: netip.AddrPortFrom(addrB, 500)})
 	}
 	if len(a.e.sas) != 2 {
 		t.Fatalf("%d SAs before removing the gateway, want the 2 half-open ones", len(a.e.sas))
@@ -685,12 +686,12 @@ func TestBothInitiateLossy(t *testing.T) {
 	for seed := range seeds {
 		ca := peerCfg("GW-B", addrA, addrB, netA, netB, true)
 		cb := peerCfg("GW-A", addrB, addrA, netB, netA, true)
-		net := NewPipeNetwork()
+		net := seam.NewPipeNetwork()
 		clock := iketest.NewClock(t0)
 		a := newSide(t, "A", net, clock, addrA, 10+seed, ca)
 		b := newSide(t, "B", net, clock, addrB, 20+seed, cb)
 		r := rand.New(rand.NewPCG(seed, 1))
-		net.SetDrop(func(Datagram) bool { return r.IntN(3) == 0 })
+		net.SetDrop(func(seam.Datagram) bool { return r.IntN(3) == 0 })
 		pump(t, clock, []*side{a, b}, 3*time.Minute, installedBoth(a, b))
 		net.SetDrop(nil)
 		pump(t, clock, []*side{a, b}, time.Minute, func() bool { return false })
@@ -712,8 +713,8 @@ func TestReplayedInformationalIsNoSignOfLife(t *testing.T) {
 	ca := peerCfg("GW-B", addrA, addrB, netA, netB, true)
 	cb := peerCfg("GW-A", addrB, addrA, netB, netA, false)
 	net, clock, a, b := pair(t, ca, cb)
-	var recorded *Datagram
-	net.SetDrop(func(d Datagram) bool {
+	var recorded *seam.Datagram
+	net.SetDrop(func(d seam.Datagram) bool {
 		if h, err := isakmp.DecodeHeader(d.Data); err == nil && d.Remote.Addr() == addrB && h.Exchange == isakmp.ExchangeInformational && recorded == nil {
 			c := d
 			recorded = &c
@@ -725,8 +726,8 @@ func TestReplayedInformationalIsNoSignOfLife(t *testing.T) {
 	if recorded == nil {
 		t.Fatalf("B sent no informational in 30s of DPD")
 	}
-	pump(t, clock, []*side{a, b}, time.Second, func() bool { return false }) // the DPD round completes
-	net.SetDrop(func(d Datagram) bool { return d.Remote.Addr() == addrB })   // B is gone
+	pump(t, clock, []*side{a, b}, time.Second, func() bool { return false })    // the DPD round completes
+	net.SetDrop(func(d seam.Datagram) bool { return d.Remote.Addr() == addrB }) // B is gone
 	for range 120 {
 		a.e.HandleDatagram(*recorded)
 		pump(t, clock, []*side{a, b}, time.Second, func() bool { return false })
@@ -741,7 +742,7 @@ func TestReplayedInformationalIsNoSignOfLife(t *testing.T) {
 // rule or a missing route rejects the reply.
 type failingTransport struct{ countingTransport }
 
-func (f *failingTransport) Send(Datagram) error {
+func (f *failingTransport) Send(seam.Datagram) error {
 	return errors.New("sendto: operation not permitted")
 }
 
@@ -751,12 +752,12 @@ func TestSpoofedMM1SendErrorsLog(t *testing.T) {
 	ca := peerCfg("GW-B", addrA, addrB, netA, netB, false)
 	clock := iketest.NewClock(t0)
 	log := &iketest.SyncBuffer{}
-	e := NewEngine(Config{}, Env{Now: clock.Now, Rand: rand.NewChaCha8([32]byte{1}), Log: slog.New(slog.NewTextHandler(log, nil)), Installer: NewRecordingInstaller()},
-		&failingTransport{countingTransport{ch: make(chan Datagram)}})
+	e := NewEngine(Config{}, seam.Env{Now: clock.Now, Rand: rand.NewChaCha8([32]byte{1}), Log: slog.New(slog.NewTextHandler(log, nil)), Installer: seam.NewRecordingInstaller()},
+		&failingTransport{countingTransport{ch: make(chan seam.Datagram)}})
 	e.SetPeers([]PeerConfig{ca})
 	r := rand.New(rand.NewPCG(6, 6))
 	for range 1000 {
-		e.HandleDatagram(Datagram{Data: mm1(randomCookie(r), ca.Proposals), Local: netip.AddrPortFrom(addrA, 500), Remote: netip.AddrPortFrom(addrB, uint16(1024+r.IntN(60000)))})
+		e.HandleDatagram(seam.Datagram{Data: mm1(randomCookie(r), ca.Proposals), Local: netip.AddrPortFrom(addrA, 500), Remote: netip.AddrPortFrom(addrB, uint16(1024+r.IntN(60000)))})
 	}
 	if got := strings.Count(log.String(), "sending IKE message"); got > 1 {
 		t.Errorf("1,000 replies that failed to send logged %d lines, want 1:\n%s", got, log)

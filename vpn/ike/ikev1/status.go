@@ -1,6 +1,7 @@
 package ikev1
 
 import (
+	"github.com/palisade/palisade/vpn/ike/seam"
 	"net/netip"
 	"sort"
 	"time"
@@ -28,21 +29,8 @@ type IKESAStatus struct {
 	Established            time.Time // zero until the SA is authenticated
 }
 
-// ChildStatus describes one installed Child SA pair for `show security ipsec
-// security-associations`.
-type ChildStatus struct {
-	Gateway     string
-	IKEIndex    uint32
-	SA          ChildSA
-	ExpiresIn   time.Duration
-	Port        uint16 // 500, or 4500 under NAT-T
-	LocalID     string
-	RemoteID    string
-	Established time.Time
-}
-
 // Status lists the IKE SAs (by index) and installed Child SAs.
-func (e *Engine) Status() ([]IKESAStatus, []ChildStatus) {
+func (e *Engine) Status() ([]IKESAStatus, []seam.ChildStatus) {
 	now := e.now()
 	var ikes []IKESAStatus
 	for _, sa := range e.sas {
@@ -67,14 +55,14 @@ func (e *Engine) Status() ([]IKESAStatus, []ChildStatus) {
 		ikes = append(ikes, st)
 	}
 	sort.Slice(ikes, func(i, j int) bool { return ikes[i].Index < ikes[j].Index })
-	var kids []ChildStatus
+	var kids []seam.ChildStatus
 	for _, p := range e.peers {
 		for _, c := range p.children {
 			if c.installed == nil {
 				continue
 			}
-			l, r := c.cfg.ProxyID()
-			cs := ChildStatus{Gateway: p.cfg.Name, SA: *c.installed, Port: 500, LocalID: l.String(), RemoteID: r.String(), Established: c.installed.Established}
+			l, r := proxyID(c.cfg)
+			cs := seam.ChildStatus{Gateway: p.cfg.Name, SA: *c.installed, Port: 500, LocalID: l.String(), RemoteID: r.String(), Established: c.installed.Established}
 			if c.installed.EncapLocal != 0 {
 				cs.Port = c.installed.EncapLocal
 			}

@@ -4,13 +4,13 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"github.com/palisade/palisade/vpn/ike/seam"
 	"io"
 	"log/slog"
 	"net/netip"
 	"testing"
 	"time"
 
-	"github.com/palisade/palisade/vpn/ike/ikev1"
 	"github.com/palisade/palisade/vpn/ike/internal/iketest"
 )
 
@@ -25,7 +25,7 @@ func BenchmarkSetup(b *testing.B) {
 				ca := peerCfg(b, "GW-B", addrA, addrB, netA, netB, true)
 				cb := peerCfg(b, "GW-A", addrB, addrA, netB, netA, false)
 				ca.Proposals[0], cb.Proposals[0] = mustProposal(b, prop), mustProposal(b, prop)
-				net := NewPipeNetwork()
+				net := seam.NewPipeNetwork()
 				clock := iketest.NewClock(t0)
 				x := newSide(b, "A", net, clock, addrA, uint64(2*i), Config{}, ca)
 				y := newSide(b, "B", net, clock, addrB, uint64(2*i+1), Config{}, cb)
@@ -57,7 +57,7 @@ func BenchmarkSetupRate(b *testing.B) {
 }
 
 func setupBatch(b *testing.B, prop string, n int) time.Duration {
-	net := NewPipeNetwork()
+	net := seam.NewPipeNetwork()
 	var ca, cb []PeerConfig
 	var la, lb []netip.AddrPort
 	for i := range n {
@@ -75,11 +75,11 @@ func setupBatch(b *testing.B, prop string, n int) time.Duration {
 	}
 	// A burst of n setups is not a flood: no cookies.
 	cfg := Config{CookieThreshold: 2 * n, MaxHalfOpen: 2 * n}
-	ia, ib := ikev1.NewRecordingInstaller(), ikev1.NewRecordingInstaller()
+	ia, ib := seam.NewRecordingInstaller(), seam.NewRecordingInstaller()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ta, tb := net.Attach(la...), net.Attach(lb...)
-	ea := NewEngine(cfg, Env{Now: time.Now, Rand: rand.Reader, Log: log, Installer: ia}, ta)
-	eb := NewEngine(cfg, Env{Now: time.Now, Rand: rand.Reader, Log: log, Installer: ib}, tb)
+	ea := NewEngine(cfg, seam.Env{Now: time.Now, Rand: rand.Reader, Log: log, Installer: ia}, ta)
+	eb := NewEngine(cfg, seam.Env{Now: time.Now, Rand: rand.Reader, Log: log, Installer: ib}, tb)
 	ea.SetPeers(ca)
 	eb.SetPeers(cb)
 	ctx, cancel := context.WithCancel(context.Background())

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"github.com/palisade/palisade/vpn/ike/seam"
 	"time"
 )
 
@@ -199,7 +200,7 @@ func lowestIsOurs(ourNi, ourNr, theirNi, theirNr []byte) bool {
 }
 
 // narrowed returns the tunnel configuration with the negotiated selectors.
-func narrowed(c ChildConfig, local, remote Selector) ChildConfig {
+func narrowed(c seam.ChildConfig, local, remote Selector) seam.ChildConfig {
 	lp, _ := local.Prefix()
 	rp, _ := remote.Prefix()
 	c.Local, c.Remote, c.Protocol = lp, rp, local.Protocol
@@ -215,9 +216,9 @@ func singlePort(s Selector) uint16 {
 }
 
 // installChild installs a negotiated Child SA pair.
-func (e *Engine) installChild(sa *ikeSA, c *child, tun ChildConfig, prop ChildProposal, spiIn, spiOut uint32, encIn, authIn, encOut, authOut []byte) *childSA {
+func (e *Engine) installChild(sa *ikeSA, c *child, tun seam.ChildConfig, prop seam.ChildProposal, spiIn, spiOut uint32, encIn, authIn, encOut, authOut []byte) *childSA {
 	p, now := sa.peer, e.now()
-	x := &ChildSA{Peer: p.cfg.Name, Tunnel: tun, Local: sa.local.Addr(), Remote: sa.remote.Addr(), Suite: prop.Suite,
+	x := &seam.ChildSA{Peer: p.cfg.Name, Tunnel: tun, Local: sa.local.Addr(), Remote: sa.remote.Addr(), Suite: prop.Suite,
 		SPIIn: spiIn, SPIOut: spiOut, EncIn: encIn, AuthIn: authIn, EncOut: encOut, AuthOut: authOut,
 		Lifetime: clampLifetime(prop.Lifetime), LifetimeKB: prop.LifetimeKB, Established: now}
 	if sa.natt() {

@@ -2,6 +2,7 @@ package ikev2
 
 import (
 	"fmt"
+	"github.com/palisade/palisade/vpn/ike/seam"
 	"strings"
 	"testing"
 	"time"
@@ -13,11 +14,11 @@ import (
 // the order of delivery.
 type heldNet struct {
 	a, b       *side
-	held       []Datagram
+	held       []seam.Datagram
 	logA, logB int // log lengths when the scenario started
 }
 
-func (h *heldNet) capture(d Datagram) bool {
+func (h *heldNet) capture(d seam.Datagram) bool {
 	h.held = append(h.held, d)
 	return true
 }
@@ -57,7 +58,7 @@ func runPath(t *testing.T, sc collisionScenario, seed uint64, path []int) (*held
 		c.Proposals = []Proposal{mustProposal(t, "aes128gcm16-prfsha256-curve25519")}
 		c.DPDInterval = 0
 	}
-	net := NewPipeNetwork()
+	net := seam.NewPipeNetwork()
 	clock := iketest.NewClock(t0)
 	a := newSideQuiet(t, "A", net, clock, seed, ca)
 	b := newSideQuiet(t, "B", net, clock, seed+1000, cb)
@@ -80,7 +81,7 @@ func runPath(t *testing.T, sc collisionScenario, seed uint64, path []int) (*held
 // quietTB keeps the logs of the thousands of replays out of -v output.
 type quietTB struct{ testing.TB }
 
-func newSideQuiet(t *testing.T, name string, net *PipeNetwork, clock *iketest.Clock, seed uint64, cfg PeerConfig) *side {
+func newSideQuiet(t *testing.T, name string, net *seam.PipeNetwork, clock *iketest.Clock, seed uint64, cfg PeerConfig) *side {
 	local := addrA
 	if name == "B" {
 		local = addrB
@@ -196,7 +197,7 @@ func TestBothInitiateOrders(t *testing.T) {
 			c.Proposals = []Proposal{mustProposal(t, "aes128gcm16-prfsha256-curve25519")}
 			c.DPDInterval = 0
 		}
-		net := NewPipeNetwork()
+		net := seam.NewPipeNetwork()
 		clock := iketest.NewClock(t0)
 		a := newSideQuiet(t, "A", net, clock, 7, ca)
 		b := newSideQuiet(t, "B", net, clock, 1007, cb)

@@ -2,6 +2,7 @@ package ikev2
 
 import (
 	"fmt"
+	"github.com/palisade/palisade/vpn/ike/seam"
 	"net/netip"
 	"time"
 )
@@ -25,7 +26,7 @@ type PeerConfig struct {
 	// set, is the one the peer must send.
 	LocalID  *ID
 	RemoteID *ID
-	Children []ChildConfig
+	Children []seam.ChildConfig
 }
 
 func (c PeerConfig) dynamic() bool { return !c.Remote.IsValid() || c.Remote.IsUnspecified() }
@@ -87,4 +88,4 @@ func samePeer(a, b PeerConfig) bool {
 		a.LocalID.String() == b.LocalID.String() && a.RemoteID.String() == b.RemoteID.String()
 }
 
-func sameChild(a, b ChildConfig) bool { return fmt.Sprint(a) == fmt.Sprint(b) }
+func sameChild(a, b seam.ChildConfig) bool { return fmt.Sprint(a) == fmt.Sprint(b) }

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"github.com/palisade/palisade/vpn/ike/seam"
 	"io"
 	"log/slog"
 	"net/netip"
@@ -21,8 +22,8 @@ import (
 // safe for concurrent use: call them from one goroutine, or use Run and Do.
 type Engine struct {
 	cfg       Config
-	env       Env
-	tr        Transport
+	env       seam.Env
+	tr        seam.Transport
 	peers     map[string]*peer
 	sas       map[uint64]*ikeSA // by our SPI
 	halfOpen  map[halfOpenKey]*ikeSA
@@ -44,7 +45,7 @@ type Engine struct {
 const secretLifetime = 5 * time.Minute
 
 // NewEngine returns an engine sending through tr.
-func NewEngine(cfg Config, env Env, tr Transport) *Engine {
+func NewEngine(cfg Config, env seam.Env, tr seam.Transport) *Engine {
 	return &Engine{
 		cfg: cfg.withDefaults(), env: env, tr: tr,
 		peers: map[string]*peer{}, sas: map[uint64]*ikeSA{}, halfOpen: map[halfOpenKey]*ikeSA{},
@@ -88,7 +89,7 @@ func (e *Engine) SetPeers(cfgs []PeerConfig) {
 			delete(e.peers, name)
 			continue
 		}
-		keep := map[string]ChildConfig{}
+		keep := map[string]seam.ChildConfig{}
 		for _, cc := range c.Children {
 			keep[cc.Policy] = cc
 		}
@@ -207,7 +208,7 @@ func (e *Engine) peerByRemote(a netip.Addr) (*peer, []*peer) {
 }
 
 // HandleDatagram processes one received datagram.
-func (e *Engine) HandleDatagram(d Datagram) {
+func (e *Engine) HandleDatagram(d seam.Datagram) {
 	b := d.Data
 	if d.Local.Port() == e.cfg.NATTPort {
 		if len(b) == 1 && b[0] == 0xff {
@@ -317,7 +318,7 @@ func (e *Engine) intact(sa *ikeSA, b []byte) bool {
 
 // heard updates an SA after an authenticated message: counters, liveness,
 // and the peer's address, which a NAT may have changed (RFC 7296 2.23).
-func (e *Engine) heard(sa *ikeSA, d Datagram, n int) {
+func (e *Engine) heard(sa *ikeSA, d seam.Datagram, n int) {
 	sa.inBytes += uint64(n)
 	sa.inPackets++
 	sa.lastHeard = e.now()
@@ -464,7 +465,7 @@ func (e *Engine) protect(sa *ikeSA, exch ExchangeType, mid uint32, response bool
 func (e *Engine) transmit(sa *ikeSA, msg []byte) {
 	sa.outBytes += uint64(len(msg))
 	sa.outPackets++
-	if err := e.tr.Send(Datagram{Data: msg, Local: sa.local, Remote: sa.remote}); err != nil {
+	if err := e.tr.Send(seam.Datagram{Data: msg, Local: sa.local, Remote: sa.remote}); err != nil {
 		e.env.Log.Warn("sending IKE message", "gateway", sa.peer.cfg.Name, "to", sa.remote, "err", err)
 	}
 }
@@ -609,7 +610,7 @@ func (e *Engine) tickSA(sa *ikeSA, now time.Time) {
 		}
 		if sa.natLocal && now.Sub(sa.lastKeepalive) >= natKeepaliveInterval {
 			sa.lastKeepalive = now
-			if err := e.tr.Send(Datagram{Data: []byte{0xff}, Local: sa.local, Remote: sa.remote}); err != nil {
+			if err := e.tr.Send(seam.Datagram{Data: []byte{0xff}, Local: sa.local, Remote: sa.remote}); err != nil {
 				e.env.Log.Debug("sending NAT keepalive", "gateway", p.cfg.Name, "err", err)
 			}
 		}

@@ -2,6 +2,7 @@ package ikev2
 
 import (
 	"bytes"
+	"github.com/palisade/palisade/vpn/ike/seam"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -11,7 +12,6 @@ import (
 	"time"
 
 	"github.com/palisade/palisade/vpn/ike/ikecrypto"
-	"github.com/palisade/palisade/vpn/ike/ikev1"
 	"github.com/palisade/palisade/vpn/ike/internal/iketest"
 )
 
@@ -27,8 +27,8 @@ var (
 type side struct {
 	name string
 	e    *Engine
-	tr   Transport
-	inst *ikev1.RecordingInstaller
+	tr   seam.Transport
+	inst *seam.RecordingInstaller
 	log  *iketest.SyncBuffer
 }
 
@@ -41,7 +41,7 @@ func mustProposal(t testing.TB, s string) Proposal {
 	return p
 }
 
-func mustChildProposal(t testing.TB, s string) (ChildProposal, ikecrypto.Group) {
+func mustChildProposal(t testing.TB, s string) (seam.ChildProposal, ikecrypto.Group) {
 	t.Helper()
 	p, g, err := ParseChildProposal(s)
 	if err != nil {
@@ -55,21 +55,21 @@ func peerCfg(t testing.TB, name string, local, remote netip.Addr, lnet, rnet net
 	return PeerConfig{
 		Name: name, Local: local, Remote: remote, PSK: []byte("juniper123"),
 		Proposals: []Proposal{mustProposal(t, "aes128-sha256-modp2048")}, DPDInterval: 10 * time.Second,
-		Children: []ChildConfig{{
+		Children: []seam.ChildConfig{{
 			Name: "VPN-" + name, Policy: "VPN-OUT", Reqid: 1, Local: lnet, Remote: rnet,
-			Proposals: []ChildProposal{cp}, Immediately: immediately,
+			Proposals: []seam.ChildProposal{cp}, Immediately: immediately,
 		}},
 	}
 }
 
-func newSide(t testing.TB, name string, net *PipeNetwork, clock *iketest.Clock, local netip.Addr, seed uint64, cfg Config, peers ...PeerConfig) *side {
+func newSide(t testing.TB, name string, net *seam.PipeNetwork, clock *iketest.Clock, local netip.Addr, seed uint64, cfg Config, peers ...PeerConfig) *side {
 	t.Helper()
 	tr := net.Attach(netip.AddrPortFrom(local, 500), netip.AddrPortFrom(local, 4500))
 	return newSideOn(t, name, tr, clock, seed, cfg, peers...)
 }
 
-func newSideOn(t testing.TB, name string, tr Transport, clock *iketest.Clock, seed uint64, cfg Config, peers ...PeerConfig) *side {
-	s := &side{name: name, tr: tr, inst: ikev1.NewRecordingInstaller(), log: &iketest.SyncBuffer{}}
+func newSideOn(t testing.TB, name string, tr seam.Transport, clock *iketest.Clock, seed uint64, cfg Config, peers ...PeerConfig) *side {
+	s := &side{name: name, tr: tr, inst: seam.NewRecordingInstaller(), log: &iketest.SyncBuffer{}}
 	var seedBytes [32]byte
 	seedBytes[0] = byte(seed)
 	seedBytes[1] = byte(seed >> 8)
@@ -78,7 +78,7 @@ func newSideOn(t testing.TB, name string, tr Transport, clock *iketest.Clock, se
 		w = io.MultiWriter(s.log, testWriter{tt, name})
 	}
 	log := slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	s.e = NewEngine(cfg, Env{Now: clock.Now, Rand: rand.NewChaCha8(seedBytes), Log: log, Installer: s.inst}, tr)
+	s.e = NewEngine(cfg, seam.Env{Now: clock.Now, Rand: rand.NewChaCha8(seedBytes), Log: log, Installer: s.inst}, tr)
 	s.e.SetPeers(peers)
 	return s
 }
@@ -96,9 +96,9 @@ func (w testWriter) Write(p []byte) (int, error) {
 // pump runs iketest.Pump over the sides' engines.
 func pump(t testing.TB, clock *iketest.Clock, sides []*side, limit time.Duration, done func() bool) {
 	t.Helper()
-	nodes := make([]iketest.Node[Datagram], len(sides))
+	nodes := make([]iketest.Node[seam.Datagram], len(sides))
 	for i, s := range sides {
-		nodes[i] = iketest.Node[Datagram]{Engine: s.e, Rx: s.tr.Receive()}
+		nodes[i] = iketest.Node[seam.Datagram]{Engine: s.e, Rx: s.tr.Receive()}
 	}
 	iketest.Pump(t, clock, nodes, limit, done)
 }
@@ -162,7 +162,7 @@ func checkPair(t *testing.T, a, b *side) {
 }
 
 func pair(t *testing.T, cfg Config, ca, cb PeerConfig) (*iketest.Clock, *side, *side) {
-	net := NewPipeNetwork()
+	net := seam.NewPipeNetwork()
 	clock := iketest.NewClock(t0)
 	a := newSide(t, "A", net, clock, addrA, 1, cfg, ca)
 	b := newSide(t, "B", net, clock, addrB, 2, cfg, cb)

@@ -1,6 +1,7 @@
 package ikev2
 
 import (
+	"github.com/palisade/palisade/vpn/ike/seam"
 	"math/rand/v2"
 	"net/netip"
 	"strings"
@@ -38,7 +39,7 @@ func TestCookieFlood(t *testing.T) {
 	cb := peerCfg(t, "GW-A", addrB, addrA, netB, netA, false)
 	dyn := peerCfg(t, "ANY", addrB, netip.IPv4Unspecified(), netB, netip.MustParsePrefix("10.200.0.0/16"), false)
 	dyn.Proposals = []Proposal{prop, floodProp}
-	net := NewPipeNetwork()
+	net := seam.NewPipeNetwork()
 	clock := iketest.NewClock(t0)
 	cfg := Config{CookieThreshold: threshold}
 	a := newSide(t, "A", net, clock, addrA, 1, cfg, ca)
@@ -48,13 +49,13 @@ func TestCookieFlood(t *testing.T) {
 	flood := func(n, base int) {
 		for i := range n {
 			from := netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 18, byte((base + i) >> 8), byte(base + i)}), 500)
-			b.e.HandleDatagram(Datagram{Data: spoofedInit(t, r, floodProp), Local: netip.AddrPortFrom(addrB, 500), Remote: from})
+			b.e.HandleDatagram(seam.Datagram{Data: spoofedInit(t, r, floodProp), Local: netip.AddrPortFrom(addrB, 500), Remote: from})
 			maxHalfOpen = max(maxHalfOpen, b.e.HalfOpen())
 			maxSAs = max(maxSAs, len(b.e.sas))
 		}
 	}
 	// What B sends to the spoofed addresses goes nowhere; count the cookies.
-	countCookies := func(d Datagram) {
+	countCookies := func(d seam.Datagram) {
 		if d.Remote.Addr().As4()[0] == 198 {
 			if m, err := Decode(d.Data); err == nil && len(m.Payloads) == 1 && FindNotify(m.Payloads, Cookie) != nil {
 				cookies++
@@ -89,11 +90,11 @@ func TestCookieFlood(t *testing.T) {
 }
 
 type countingTransport struct {
-	Transport
-	f func(Datagram)
+	seam.Transport
+	f func(seam.Datagram)
 }
 
-func (c countingTransport) Send(d Datagram) error {
+func (c countingTransport) Send(d seam.Datagram) error {
 	c.f(d)
 	return c.Transport.Send(d)
 }

@@ -2,6 +2,7 @@ package ikev2
 
 import (
 	"bytes"
+	"github.com/palisade/palisade/vpn/ike/seam"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -9,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/palisade/palisade/vpn/ike/ikev1"
 	"github.com/palisade/palisade/vpn/ike/internal/iketest"
 )
 
@@ -63,9 +63,9 @@ func FuzzHandleDatagram(f *testing.F) {
 		a, bs, sa := establishedPair(t)
 		switch mode % 4 {
 		case 0:
-			bs.e.HandleDatagram(Datagram{Data: b, Local: netip.AddrPortFrom(addrB, 500), Remote: netip.AddrPortFrom(addrA, 500)})
+			bs.e.HandleDatagram(seam.Datagram{Data: b, Local: netip.AddrPortFrom(addrB, 500), Remote: netip.AddrPortFrom(addrA, 500)})
 		case 1:
-			bs.e.HandleDatagram(Datagram{Data: append([]byte{0, 0, 0, 0}, b...), Local: netip.AddrPortFrom(addrB, 4500), Remote: netip.AddrPortFrom(addrA, 4500)})
+			bs.e.HandleDatagram(seam.Datagram{Data: append([]byte{0, 0, 0, 0}, b...), Local: netip.AddrPortFrom(addrB, 4500), Remote: netip.AddrPortFrom(addrA, 4500)})
 		default:
 			if len(b) == 0 {
 				return
@@ -76,7 +76,7 @@ func FuzzHandleDatagram(f *testing.F) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			bs.e.HandleDatagram(Datagram{Data: m, Local: netip.AddrPortFrom(addrB, 500), Remote: netip.AddrPortFrom(addrA, 500)})
+			bs.e.HandleDatagram(seam.Datagram{Data: m, Local: netip.AddrPortFrom(addrB, 500), Remote: netip.AddrPortFrom(addrA, 500)})
 		}
 		bs.e.Tick()
 		a.e.Tick()
@@ -90,12 +90,12 @@ func establishedPair(t *testing.T) (*side, *side, *ikeSA) {
 	for _, c := range []*PeerConfig{&ca, &cb} {
 		c.Proposals = []Proposal{mustProposal(t, "aes128-sha256-curve25519")}
 	}
-	net := NewPipeNetwork()
+	net := seam.NewPipeNetwork()
 	clock := iketest.NewClock(t0)
 	mk := func(name string, local netip.Addr, seed byte, c PeerConfig) *side {
 		tr := net.Attach(netip.AddrPortFrom(local, 500), netip.AddrPortFrom(local, 4500))
-		s := &side{name: name, tr: tr, inst: ikev1.NewRecordingInstaller(), log: &iketest.SyncBuffer{}}
-		s.e = NewEngine(Config{}, Env{Now: clock.Now, Rand: rand.NewChaCha8([32]byte{seed}), Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Installer: s.inst}, tr)
+		s := &side{name: name, tr: tr, inst: seam.NewRecordingInstaller(), log: &iketest.SyncBuffer{}}
+		s.e = NewEngine(Config{}, seam.Env{Now: clock.Now, Rand: rand.NewChaCha8([32]byte{seed}), Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Installer: s.inst}, tr)
 		s.e.SetPeers([]PeerConfig{c})
 		return s
 	}

@@ -3,6 +3,7 @@ package ikev2
 import (
 	"crypto/hmac"
 	"fmt"
+	"github.com/palisade/palisade/vpn/ike/seam"
 	"net/netip"
 	"sort"
 	"time"
@@ -41,7 +42,7 @@ func (e *Engine) sendAuth(sa *ikeSA) {
 }
 
 // tsPayloads returns TSi and TSr for a tunnel as its initiator sees it.
-func tsPayloads(c ChildConfig) []Payload {
+func tsPayloads(c seam.ChildConfig) []Payload {
 	return []Payload{
 		&TS{Initiator: true, Selectors: []Selector{SelectorFor(c.Local, c.Protocol, c.LocalPort)}},
 		&TS{Selectors: []Selector{SelectorFor(c.Remote, c.Protocol, c.RemotePort)}},

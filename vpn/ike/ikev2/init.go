@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"github.com/palisade/palisade/vpn/ike/seam"
 	"log/slog"
 	"net/netip"
 
@@ -73,7 +74,7 @@ func (e *Engine) sendInit(sa *ikeSA) {
 }
 
 // handleInitResponse processes the answer to our IKE_SA_INIT.
-func (e *Engine) handleInitResponse(sa *ikeSA, d Datagram, b []byte, h Header) {
+func (e *Engine) handleInitResponse(sa *ikeSA, d seam.Datagram, b []byte, h Header) {
 	if sa.state != ikeInitSent || h.MessageID != 0 || !h.IsResponse() {
 		return
 	}
@@ -177,7 +178,7 @@ func (e *Engine) handleInitResponse(sa *ikeSA, d Datagram, b []byte, h Header) {
 	e.sendAuth(sa)
 }
 
-func (sa *ikeSA) heardInit(e *Engine, d Datagram, n int) {
+func (sa *ikeSA) heardInit(e *Engine, d seam.Datagram, n int) {
 	sa.inBytes += uint64(n)
 	sa.inPackets++
 	sa.lastHeard = e.now()
@@ -220,7 +221,7 @@ func firstErr(errs ...error) error {
 // detectNAT compares the NAT_DETECTION hashes of an IKE_SA_INIT message
 // with the addresses it arrived with (RFC 7296 2.23). The SPIs are those of
 // the message's header: SPIr is zero in the request.
-func (e *Engine) detectNAT(sa *ikeSA, ps []Payload, d Datagram) {
+func (e *Engine) detectNAT(sa *ikeSA, ps []Payload, d seam.Datagram) {
 	spiR := sa.spiR
 	if !sa.initiator {
 		spiR = 0
@@ -246,7 +247,7 @@ func (e *Engine) detectNAT(sa *ikeSA, ps []Payload, d Datagram) {
 
 // handleInitRequest answers an IKE_SA_INIT request: a retransmission gets
 // the same answer, a flood gets cookies, a good one a half-open SA.
-func (e *Engine) handleInitRequest(d Datagram, b []byte, h Header) {
+func (e *Engine) handleInitRequest(d seam.Datagram, b []byte, h Header) {
 	if h.SPIr != 0 || h.MessageID != 0 || h.SPIi == 0 || h.FromInitiator() == false {
 		return
 	}
@@ -369,12 +370,12 @@ func (e *Engine) currentSecret() []byte {
 }
 
 // sendPlain answers an IKE_SA_INIT without creating state.
-func (e *Engine) sendPlain(d Datagram, h Header, ps []Payload) {
+func (e *Engine) sendPlain(d seam.Datagram, h Header, ps []Payload) {
 	m := (&Message{Header: Header{SPIi: h.SPIi, Version: Version, Exchange: IKESAInit, Flags: FlagResponse}, Payloads: ps}).Encode()
 	if d.Local.Port() == e.cfg.NATTPort {
 		m = append([]byte{0, 0, 0, 0}, m...)
 	}
-	if err := e.tr.Send(Datagram{Data: m, Local: d.Local, Remote: d.Remote}); err != nil {
+	if err := e.tr.Send(seam.Datagram{Data: m, Local: d.Local, Remote: d.Remote}); err != nil {
 		e.drop("answering IKE_SA_INIT", "to", d.Remote, "err", err)
 	}
 }

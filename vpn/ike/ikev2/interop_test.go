@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"github.com/palisade/palisade/vpn/ike/seam"
 	"io"
 	"log/slog"
 	"net/netip"
@@ -11,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/palisade/palisade/vpn/ike/ikev1"
 	"github.com/palisade/palisade/vpn/ike/internal/iketest"
 	"github.com/palisade/palisade/vpn/ike/internal/swtest"
 )
@@ -40,7 +40,7 @@ func interop(t *testing.T, ikeProp, espProp string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	local, remote := netip.MustParseAddr(swtest.LocalAddr), netip.MustParseAddr(swtest.RemoteAddr)
-	tr, err := ListenUDP(ctx, local, 500, 4500)
+	tr, err := seam.ListenUDP(ctx, local, 500, 4500)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,13 +48,13 @@ func interop(t *testing.T, ikeProp, espProp string) {
 	cfg.PSK = []byte(swtest.PSK)
 	cfg.Proposals = []Proposal{mustProposal(t, ikeProp)}
 	cfg.Children[0].Proposals[0], cfg.Children[0].PFS = mustChildProposal(t, espProp)
-	inst := ikev1.NewRecordingInstaller()
+	inst := seam.NewRecordingInstaller()
 	logs := &iketest.SyncBuffer{}
 	w := io.Writer(logs)
 	if testing.Verbose() {
 		w = io.MultiWriter(logs, testWriter{t, "palisade"})
 	}
-	e := NewEngine(Config{}, Env{Now: time.Now, Rand: rand.Reader, Log: slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug})), Installer: inst}, tr)
+	e := NewEngine(Config{}, seam.Env{Now: time.Now, Rand: rand.Reader, Log: slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug})), Installer: inst}, tr)
 	e.SetPeers([]PeerConfig{cfg})
 	ticker := time.NewTicker(50 * time.Millisecond)
 	defer ticker.Stop()
@@ -72,7 +72,7 @@ func interop(t *testing.T, ikeProp, espProp string) {
 		}
 		return out
 	}
-	one := func() ikev1.ChildSA {
+	one := func() seam.ChildSA {
 		t.Helper()
 		wait("exactly one SA pair", func() bool { return len(inst.Installed()) == 1 })
 		return inst.Installed()[0]
@@ -81,7 +81,7 @@ func interop(t *testing.T, ikeProp, espProp string) {
 		e.Do(ctx, func(e *Engine) { ikes, _ = e.Status() })
 		return ikes
 	}
-	listed := func(c ikev1.ChildSA) bool {
+	listed := func(c seam.ChildSA) bool {
 		out, _ := ss.Swanctl("--list-sas")
 		return strings.Contains(out, "INSTALLED") && strings.Contains(out, fmt.Sprintf("%08x", c.SPIIn)) && strings.Contains(out, fmt.Sprintf("%08x", c.SPIOut))
 	}
@@ -147,7 +147,7 @@ func interop(t *testing.T, ikeProp, espProp string) {
 	}
 }
 
-func checkKeys(t *testing.T, ss *swtest.Charon, c ikev1.ChildSA) {
+func checkKeys(t *testing.T, ss *swtest.Charon, c seam.ChildSA) {
 	t.Helper()
 	ss.CheckKeys(t, map[string][]byte{"enc in": c.EncIn, "enc out": c.EncOut, "auth in": c.AuthIn, "auth out": c.AuthOut})
 }

@@ -2,6 +2,7 @@ package ikev2
 
 import (
 	"fmt"
+	"github.com/palisade/palisade/vpn/ike/seam"
 	"net/netip"
 	"strings"
 	"testing"
@@ -104,12 +105,12 @@ func TestRetransmit(t *testing.T) {
 		t.Run(fmt.Sprint(lose), func(t *testing.T) {
 			ca := peerCfg(t, "GW-B", addrA, addrB, netA, netB, true)
 			cb := peerCfg(t, "GW-A", addrB, addrA, netB, netA, false)
-			net := NewPipeNetwork()
+			net := seam.NewPipeNetwork()
 			clock := iketest.NewClock(t0)
 			a := newSide(t, "A", net, clock, addrA, 1, Config{}, ca)
 			b := newSide(t, "B", net, clock, addrB, 2, Config{}, cb)
 			n := 0
-			net.SetDrop(func(Datagram) bool { n++; return n-1 == lose })
+			net.SetDrop(func(seam.Datagram) bool { n++; return n-1 == lose })
 			pump(t, clock, []*side{a, b}, time.Minute, installedBoth(a, b))
 			checkPair(t, a, b)
 			if !strings.Contains(a.log.String(), "retransmitting") {
@@ -119,7 +120,7 @@ func TestRetransmit(t *testing.T) {
 	}
 	t.Run("give up", func(t *testing.T) {
 		ca := peerCfg(t, "GW-B", addrA, addrB, netA, netB, true)
-		net := NewPipeNetwork()
+		net := seam.NewPipeNetwork()
 		clock := iketest.NewClock(t0)
 		a := newSide(t, "A", net, clock, addrA, 1, Config{}, ca)
 		pump(t, clock, []*side{a}, 70*time.Second, func() bool { return strings.Contains(a.log.String(), "timed out") })
@@ -200,7 +201,7 @@ func TestDPD(t *testing.T) {
 	ca := peerCfg(t, "GW-B", addrA, addrB, netA, netB, true)
 	cb := peerCfg(t, "GW-A", addrB, addrA, netB, netA, false)
 	ca.DPDThreshold = 3
-	net := NewPipeNetwork()
+	net := seam.NewPipeNetwork()
 	clock := iketest.NewClock(t0)
 	a := newSide(t, "A", net, clock, addrA, 1, Config{}, ca)
 	b := newSide(t, "B", net, clock, addrB, 2, Config{}, cb)
@@ -224,7 +225,7 @@ func TestDPD(t *testing.T) {
 func TestNATAndFragmentation(t *testing.T) {
 	ca := peerCfg(t, "GW-B", addrA, addrB, netA, netB, true)
 	cb := peerCfg(t, "GW-A", addrB, netip.MustParseAddr("198.51.100.7"), netB, netA, false)
-	net := NewPipeNetwork()
+	net := seam.NewPipeNetwork()
 	net.SetNAT(addrA, netip.MustParseAddr("198.51.100.7"))
 	clock := iketest.NewClock(t0)
 	// A fragment size this small splits IKE_AUTH and the CREATE_CHILD_SA messages.
@@ -232,7 +233,7 @@ func TestNATAndFragmentation(t *testing.T) {
 	a := newSide(t, "A", net, clock, addrA, 1, cfg, ca)
 	b := newSide(t, "B", net, clock, addrB, 2, cfg, cb)
 	var frags int
-	net.SetDrop(func(d Datagram) bool {
+	net.SetDrop(func(d seam.Datagram) bool {
 		if d.Local.Port() == 4500 && len(d.Data) > 4+HeaderLen && d.Data[4+16] == byte(PayloadSKF) {
 			frags++
 		}
@@ -254,7 +255,7 @@ func TestNATAndFragmentation(t *testing.T) {
 	}
 	// A is behind the NAT: it keeps the mapping alive.
 	var keepalives int
-	net.SetDrop(func(d Datagram) bool {
+	net.SetDrop(func(d seam.Datagram) bool {
 		if len(d.Data) == 1 && d.Data[0] == 0xff {
 			keepalives++
 		}
@@ -319,7 +320,7 @@ func TestBothInitiate(t *testing.T) {
 	for seed := uint64(1); seed < 6; seed++ {
 		ca := peerCfg(t, "GW-B", addrA, addrB, netA, netB, true)
 		cb := peerCfg(t, "GW-A", addrB, addrA, netB, netA, true)
-		net := NewPipeNetwork()
+		net := seam.NewPipeNetwork()
 		clock := iketest.NewClock(t0)
 		a := newSide(t, "A", net, clock, addrA, seed, Config{}, ca)
 		b := newSide(t, "B", net, clock, addrB, seed+100, Config{}, cb)
@@ -342,7 +343,7 @@ func TestBothInitiate(t *testing.T) {
 func TestInitialContact(t *testing.T) {
 	ca := peerCfg(t, "GW-B", addrA, addrB, netA, netB, true)
 	cb := peerCfg(t, "GW-A", addrB, addrA, netB, netA, false)
-	net := NewPipeNetwork()
+	net := seam.NewPipeNetwork()
 	clock := iketest.NewClock(t0)
 	a := newSide(t, "A", net, clock, addrA, 1, Config{}, ca)
 	b := newSide(t, "B", net, clock, addrB, 2, Config{}, cb)

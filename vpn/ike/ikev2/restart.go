@@ -1,9 +1,8 @@
 package ikev2
 
 import (
+	"github.com/palisade/palisade/vpn/ike/seam"
 	"log/slog"
-
-	"github.com/palisade/palisade/vpn/ike/ikev1"
 )
 
 // Restart starts the engine over after a panic in one of its handlers (see
@@ -15,7 +14,7 @@ import (
 func (e *Engine) Restart(err error) {
 	e.env.Log.Error("IKEv2 engine crashed; restarting it without its SAs", "err", err, slog.Bool("security", true))
 	var cfgs []PeerConfig
-	var installed []*ChildSA
+	var installed []*seam.ChildSA
 	for _, p := range e.peers {
 		cfgs = append(cfgs, p.cfg)
 		for _, c := range p.children {
@@ -35,7 +34,7 @@ func (e *Engine) Restart(err error) {
 	e.SetPeers(cfgs)
 }
 
-func removeGuarded(env Env, c *ikev1.ChildSA) {
+func removeGuarded(env seam.Env, c *seam.ChildSA) {
 	defer func() {
 		if r := recover(); r != nil {
 			env.Log.Error("removing a Child SA after an engine crash", "panic", r)

@@ -3,6 +3,7 @@ package ikev2
 import (
 	"encoding/binary"
 	"fmt"
+	"github.com/palisade/palisade/vpn/ike/seam"
 	"math/rand/v2"
 	"net/netip"
 	"strings"
@@ -24,7 +25,7 @@ func TestSpoofedInitDoesNotBlockOurTunnel(t *testing.T) {
 	sides := []*side{a, b}
 	var upSince time.Time
 	for clock.Now().Sub(t0) < 10*time.Minute {
-		a.e.HandleDatagram(Datagram{Data: spoofedInit(t, r, ca.Proposals[0]), Local: netip.AddrPortFrom(addrA, 500), Remote: netip.AddrPortFrom(addrB, 500)})
+		a.e.HandleDatagram(seam.Datagram{Data: spoofedInit(t, r, ca.Proposals[0]), Local: netip.AddrPortFrom(addrA, 500), Remote: netip.AddrPortFrom(addrB, 500)})
 		pump(t, clock, sides, 2*time.Second, func() bool { return false })
 		up := len(a.inst.Installed()) == 1 && len(b.inst.Installed()) == 1
 		switch {
@@ -60,7 +61,7 @@ func countUp(ikes []IKESAStatus) int {
 func TestForgedDatagramMovesNothing(t *testing.T) {
 	ca := peerCfg(t, "GW-B", addrA, addrB, netA, netB, true)
 	cb := peerCfg(t, "GW-A", addrB, netip.MustParseAddr("198.51.100.7"), netB, netA, false)
-	net := NewPipeNetwork()
+	net := seam.NewPipeNetwork()
 	net.SetNAT(addrA, netip.MustParseAddr("198.51.100.7"))
 	clock := iketest.NewClock(t0)
 	a := newSide(t, "A", net, clock, addrA, 1, Config{}, ca)
@@ -87,7 +88,7 @@ func TestForgedDatagramMovesNothing(t *testing.T) {
 			}
 			m := (&Message{Header: h, Payloads: []Payload{&Encrypted{NextInner: PayloadNone, Body: make([]byte, 64)}}}).Encode()
 			from := netip.AddrPortFrom(sa.remote.Addr(), 4501)
-			b.e.HandleDatagram(Datagram{Data: append([]byte{0, 0, 0, 0}, m...), Local: sa.local, Remote: from})
+			b.e.HandleDatagram(seam.Datagram{Data: append([]byte{0, 0, 0, 0}, m...), Local: sa.local, Remote: from})
 		}
 	}
 	if sa.remote != remote {
@@ -109,7 +110,7 @@ func TestForgedDatagramMovesNothing(t *testing.T) {
 func TestSpoofFloodLogLines(t *testing.T) {
 	ca := peerCfg(t, "GW-A", addrB, addrA, netB, netA, false)
 	dyn := peerCfg(t, "ANY", addrB, netip.IPv4Unspecified(), netB, netip.MustParsePrefix("10.200.0.0/16"), false)
-	net := NewPipeNetwork()
+	net := seam.NewPipeNetwork()
 	clock := iketest.NewClock(t0)
 	b := newSide(quietTB{t}, "B", net, clock, addrB, 2, Config{}, ca, dyn)
 	b.e.Tick()
@@ -120,13 +121,13 @@ func TestSpoofFloodLogLines(t *testing.T) {
 	before, beforeLen := strings.Count(b.log.String(), "\n"), len(b.log.String())
 	for i := range 1000 {
 		from := netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 18, byte(i >> 8), byte(i)}), 500)
-		b.e.HandleDatagram(Datagram{Data: spoofedInit(t, r, good), Local: local, Remote: from})
-		b.e.HandleDatagram(Datagram{Data: spoofedInit(t, r, bad), Local: local, Remote: from})
-		b.e.HandleDatagram(Datagram{Data: spoofedInit(t, r, bad), Local: local, Remote: netip.AddrPortFrom(addrA, 500)})
-		b.e.HandleDatagram(Datagram{Data: []byte("garbage that is not IKE at all, but long enough"), Local: local, Remote: from})
+		b.e.HandleDatagram(seam.Datagram{Data: spoofedInit(t, r, good), Local: local, Remote: from})
+		b.e.HandleDatagram(seam.Datagram{Data: spoofedInit(t, r, bad), Local: local, Remote: from})
+		b.e.HandleDatagram(seam.Datagram{Data: spoofedInit(t, r, bad), Local: local, Remote: netip.AddrPortFrom(addrA, 500)})
+		b.e.HandleDatagram(seam.Datagram{Data: []byte("garbage that is not IKE at all, but long enough"), Local: local, Remote: from})
 		unknown := (&Message{Header: Header{SPIi: r.Uint64(), SPIr: r.Uint64(), Version: Version, Exchange: IKEAuth, Flags: FlagInitiator},
 			Payloads: []Payload{&Encrypted{NextInner: PayloadIDi, Body: make([]byte, 64)}}}).Encode()
-		b.e.HandleDatagram(Datagram{Data: unknown, Local: local, Remote: from})
+		b.e.HandleDatagram(seam.Datagram{Data: unknown, Local: local, Remote: from})
 		if i%100 == 0 {
 			clock.Advance(10 * time.Millisecond)
 		}
@@ -181,7 +182,7 @@ func TestDynamicGatewayByID(t *testing.T) {
 		return c
 	}
 	for run := range 12 {
-		net := NewPipeNetwork()
+		net := seam.NewPipeNetwork()
 		clock := iketest.NewClock(t0)
 		b := newSide(quietTB{t}, "B", net, clock, addrB, uint64(100+run), Config{}, gateways(run%2 == 1)...)
 		sides := []*side{b}
@@ -214,7 +215,7 @@ func TestDynamicGatewayByID(t *testing.T) {
 	// AUTHENTICATION_FAILED.
 	for _, fallback := range []bool{false, true} {
 		t.Run(fmt.Sprint("fallback=", fallback), func(t *testing.T) {
-			net := NewPipeNetwork()
+			net := seam.NewPipeNetwork()
 			clock := iketest.NewClock(t0)
 			b := newSide(t, "B", net, clock, addrB, 7, Config{}, gateways(fallback)...)
 			dave := initiator(road{"dave.example", "any-key", netip.MustParseAddr("192.0.2.14"), netip.MustParsePrefix("10.209.0.0/24")})
@@ -271,7 +272,7 @@ func TestInitialContactScope(t *testing.T) {
 	t.Run("fixed gateway", func(t *testing.T) {
 		ca := peerCfg(t, "GW-B", addrA, addrB, netA, netB, true)
 		cb := peerCfg(t, "GW-A", addrB, addrA, netB, netA, false)
-		net := NewPipeNetwork()
+		net := seam.NewPipeNetwork()
 		clock := iketest.NewClock(t0)
 		a := newSide(t, "A", net, clock, addrA, 1, Config{}, ca)
 		b := newSide(t, "B", net, clock, addrB, 2, Config{}, cb)
@@ -284,7 +285,7 @@ func TestInitialContactScope(t *testing.T) {
 		var deletes int
 		var ours *ikeSA
 		oursAlive := false
-		net.SetDrop(func(d Datagram) bool {
+		net.SetDrop(func(d seam.Datagram) bool {
 			h, err := DecodeHeader(d.Data)
 			if err != nil {
 				return false
@@ -323,7 +324,7 @@ func TestInitialContactScope(t *testing.T) {
 	})
 	t.Run("dynamic gateway, other identity", func(t *testing.T) {
 		dyn := peerCfg(t, "ANY", addrB, netip.IPv4Unspecified(), netB, netip.MustParsePrefix("10.200.0.0/16"), false)
-		net := NewPipeNetwork()
+		net := seam.NewPipeNetwork()
 		clock := iketest.NewClock(t0)
 		b := newSide(t, "B", net, clock, addrB, 2, Config{}, dyn)
 		sides := []*side{b}
@@ -359,9 +360,9 @@ func TestForgedInitErrorDoesNotEndNegotiation(t *testing.T) {
 	a.e.Tick()
 	if n := a.e.peers["GW-B"].negotiating; n != nil {
 		for _, x := range []NotifyType{NoProposalChosen, AuthenticationFailed} {
-			a.e.HandleDatagram(Datagram{Data: forgedInitResponse(n.spiI, x, nil), Local: n.local, Remote: n.remote})
+			a.e.HandleDatagram(seam.Datagram{Data: forgedInitResponse(n.spiI, x, nil), Local: n.local, Remote: n.remote})
 		}
-		a.e.HandleDatagram(Datagram{Data: forgedInitResponse(n.spiI, InvalidKEPayload, binary.BigEndian.AppendUint16(nil, 99)), Local: n.local, Remote: n.remote})
+		a.e.HandleDatagram(seam.Datagram{Data: forgedInitResponse(n.spiI, InvalidKEPayload, binary.BigEndian.AppendUint16(nil, 99)), Local: n.local, Remote: n.remote})
 		forged = true
 	}
 	if !forged {

@@ -2,6 +2,7 @@ package ikev2
 
 import (
 	"fmt"
+	"github.com/palisade/palisade/vpn/ike/seam"
 	"net/netip"
 	"time"
 
@@ -184,7 +185,7 @@ type peer struct {
 // child is one tunnel policy with its Child SAs (more than one while
 // rekeying).
 type child struct {
-	cfg         ChildConfig
+	cfg         seam.ChildConfig
 	sas         []*childSA
 	nego        *childNego // our CREATE_CHILD_SA (or IKE_AUTH) for it
 	peerNew     *collision // a creation by the peer answered while ours was out
@@ -204,7 +205,7 @@ func (c *child) current() *childSA {
 
 // childSA is one installed Child SA pair.
 type childSA struct {
-	sa        *ChildSA
+	sa        *seam.ChildSA
 	child     *child
 	state     childState
 	ike       *ikeSA // the IKE SA it runs under: made in, or passed on by a rekey

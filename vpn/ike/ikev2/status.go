@@ -2,6 +2,7 @@ package ikev2
 
 import (
 	"fmt"
+	"github.com/palisade/palisade/vpn/ike/seam"
 	"net/netip"
 	"sort"
 	"time"
@@ -30,7 +31,7 @@ type IKESAStatus struct {
 }
 
 // Status lists the IKE SAs (by index) and the installed Child SAs.
-func (e *Engine) Status() ([]IKESAStatus, []ChildStatus) {
+func (e *Engine) Status() ([]IKESAStatus, []seam.ChildStatus) {
 	now := e.now()
 	var ikes []IKESAStatus
 	for _, sa := range e.sas {
@@ -53,12 +54,12 @@ func (e *Engine) Status() ([]IKESAStatus, []ChildStatus) {
 		ikes = append(ikes, st)
 	}
 	sort.Slice(ikes, func(i, j int) bool { return ikes[i].Index < ikes[j].Index })
-	var kids []ChildStatus
+	var kids []seam.ChildStatus
 	for _, p := range e.peers {
 		for _, c := range p.children {
 			for _, cs := range c.sas {
 				x := cs.sa
-				st := ChildStatus{Gateway: p.cfg.Name, SA: *x, Port: 500, Established: x.Established,
+				st := seam.ChildStatus{Gateway: p.cfg.Name, SA: *x, Port: 500, Established: x.Established,
 					LocalID:  SelectorFor(x.Tunnel.Local, x.Tunnel.Protocol, x.Tunnel.LocalPort).String(),
 					RemoteID: SelectorFor(x.Tunnel.Remote, x.Tunnel.Protocol, x.Tunnel.RemotePort).String()}
 				if x.EncapLocal != 0 {

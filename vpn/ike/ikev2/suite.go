@@ -3,6 +3,7 @@ package ikev2
 import (
 	"encoding/binary"
 	"fmt"
+	"github.com/palisade/palisade/vpn/ike/seam"
 	"strings"
 	"time"
 
@@ -367,7 +368,7 @@ func espTransforms(s ikecrypto.ESPSuite, pfs ikecrypto.Group) []Transform {
 }
 
 // espSAPayload encodes our ESP proposals with our inbound SPI.
-func espSAPayload(ps []ChildProposal, spi uint32, pfs ikecrypto.Group) *SA {
+func espSAPayload(ps []seam.ChildProposal, spi uint32, pfs ikecrypto.Group) *SA {
 	sa := &SA{}
 	spiB := binary.BigEndian.AppendUint32(nil, spi)
 	for i, p := range ps {
@@ -379,7 +380,7 @@ func espSAPayload(ps []ChildProposal, spi uint32, pfs ikecrypto.Group) *SA {
 // selectESP picks the first of our proposals the peer offers. pfs is the
 // group we require (0: none); in IKE_AUTH (inAuth) DH transforms are ignored
 // (RFC 7296 1.2). It returns our proposal, the peer's SPI and the reply.
-func selectESP(ours []ChildProposal, pfs ikecrypto.Group, inAuth bool, sa *SA) (ChildProposal, uint32, SAProposal, bool) {
+func selectESP(ours []seam.ChildProposal, pfs ikecrypto.Group, inAuth bool, sa *SA) (seam.ChildProposal, uint32, SAProposal, bool) {
 	for _, p := range ours {
 		for _, pp := range sa.Proposals {
 			if pp.Protocol != ProtoESP || len(pp.SPI) != 4 {
@@ -401,13 +402,13 @@ func selectESP(ours []ChildProposal, pfs ikecrypto.Group, inAuth bool, sa *SA) (
 			}
 		}
 	}
-	return ChildProposal{}, 0, SAProposal{}, false
+	return seam.ChildProposal{}, 0, SAProposal{}, false
 }
 
 // parseESP reads the responder's chosen ESP proposal.
-func parseESP(sa *SA, ours []ChildProposal) (ChildProposal, uint32, error) {
+func parseESP(sa *SA, ours []seam.ChildProposal) (seam.ChildProposal, uint32, error) {
 	if len(sa.Proposals) != 1 || sa.Proposals[0].Protocol != ProtoESP || len(sa.Proposals[0].SPI) != 4 {
-		return ChildProposal{}, 0, fmt.Errorf("the responder's SA payload must hold one ESP proposal with a 4-byte SPI")
+		return seam.ChildProposal{}, 0, fmt.Errorf("the responder's SA payload must hold one ESP proposal with a 4-byte SPI")
 	}
 	pp := sa.Proposals[0]
 	var s ikecrypto.ESPSuite
@@ -431,10 +432,10 @@ func parseESP(sa *SA, ours []ChildProposal) (ChildProposal, uint32, error) {
 			return p, binary.BigEndian.Uint32(pp.SPI), nil
 		}
 	}
-	return ChildProposal{}, 0, fmt.Errorf("the responder chose %s, which we did not offer", describeOffer(pp))
+	return seam.ChildProposal{}, 0, fmt.Errorf("the responder chose %s, which we did not offer", describeOffer(pp))
 }
 
-func childOffers(ps []ChildProposal, pfs ikecrypto.Group) string {
+func childOffers(ps []seam.ChildProposal, pfs ikecrypto.Group) string {
 	s := make([]string, len(ps))
 	for i, p := range ps {
 		s[i] = "esp:" + p.Suite.String()
@@ -513,8 +514,8 @@ func ParseGroup(s string) (ikecrypto.Group, error) {
 // ParseChildProposal reads an ESP proposal in strongSwan's syntax
 // (aes128-sha256, aes256gcm16, chacha20poly1305, with an optional DH group
 // for PFS).
-func ParseChildProposal(s string) (ChildProposal, ikecrypto.Group, error) {
-	c := ChildProposal{Lifetime: time.Hour}
+func ParseChildProposal(s string) (seam.ChildProposal, ikecrypto.Group, error) {
+	c := seam.ChildProposal{Lifetime: time.Hour}
 	var pfs ikecrypto.Group
 	for _, f := range strings.Split(s, "-") {
 		switch {

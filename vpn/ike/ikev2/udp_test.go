@@ -2,6 +2,7 @@ package ikev2
 
 import (
 	"context"
+	"github.com/palisade/palisade/vpn/ike/seam"
 	"net/netip"
 	"testing"
 	"time"
@@ -20,11 +21,11 @@ func TestRealUDP(t *testing.T) {
 	defer cancel()
 	// Sockets belong to the namespace they were opened in, whichever
 	// goroutine uses them later.
-	ta, err := ListenUDP(ctx, la, 500, 4500)
+	ta, err := seam.ListenUDP(ctx, la, 500, 4500)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tb, err := ListenUDP(ctx, lb, 500, 4500)
+	tb, err := seam.ListenUDP(ctx, lb, 500, 4500)
 	if err != nil {
 		t.Fatal(err)
 	}
