@@ -163,8 +163,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 			case xfrm.Acquire:
 				d.acquire(ev)
 			case xfrm.Expire:
-				d.each(ctx, func(e *ikev1.Engine) { e.Expired(ev.ID.SPI, ev.Hard) })
-				d.each2(ctx, func(e *ikev2.Engine) { e.Expired(ev.ID.SPI, ev.Hard) })
+				d.each(ctx, func(e seam.Engine) { e.Expired(ev.ID.SPI, ev.Hard) })
 			}
 		}
 	}
@@ -423,40 +422,36 @@ func (d *Daemon) acquire(a xfrm.Acquire) {
 		return
 	}
 	for _, r := range runs {
-		r.e.Do(ctx, func(e *ikev1.Engine) { e.Acquire(name) })
-		r.e2.Do(ctx, func(e *ikev2.Engine) { e.Acquire(name) })
+		for _, e := range r.engines() {
+			e.Call(ctx, func(e seam.Engine) { e.Acquire(name) })
+		}
 	}
 }
 
 // Acquire negotiates an on-traffic tunnel now, as if the kernel had asked.
 func (d *Daemon) Acquire(ctx context.Context, policy string) error {
-	return errors.Join(d.each(ctx, func(e *ikev1.Engine) { e.Acquire(policy) }), d.each2(ctx, func(e *ikev2.Engine) { e.Acquire(policy) }))
+	return d.each(ctx, func(e seam.Engine) { e.Acquire(policy) })
 }
 
-// each runs f on every IKEv1 engine, on the engine's goroutine.
-func (d *Daemon) each(ctx context.Context, f func(*ikev1.Engine)) error {
-	return doEach(ctx, d, func(r *engineRun) *ikev1.Engine { return r.e }, f)
+// runner is an engine of either version as the daemon drives it.
+type runner interface {
+	Call(ctx context.Context, f func(seam.Engine)) error
 }
 
-// each2 is each for the IKEv2 engines.
-func (d *Daemon) each2(ctx context.Context, f func(*ikev2.Engine)) error {
-	return doEach(ctx, d, func(r *engineRun) *ikev2.Engine { return r.e2 }, f)
-}
+// engines are the run's engines, both versions.
+func (r *engineRun) engines() []runner { return []runner{r.e, r.e2} }
 
-// doer is an engine: Do runs a function on its goroutine.
-type doer[E any] interface {
-	Do(context.Context, func(E)) error
-}
-
-// doEach runs f on one engine (picked by engine) of every engine run, on
-// that engine's goroutine, and joins the errors.
-func doEach[E doer[E]](ctx context.Context, d *Daemon, engine func(*engineRun) E, f func(E)) error {
+// each runs f on every engine of every local address, each on its own
+// goroutine, and joins the errors.
+func (d *Daemon) each(ctx context.Context, f func(seam.Engine)) error {
 	d.mu.Lock()
 	runs := d.runsLocked()
 	d.mu.Unlock()
 	var errs []error
 	for _, r := range runs {
-		errs = append(errs, engine(r).Do(ctx, f))
+		for _, e := range r.engines() {
+			errs = append(errs, e.Call(ctx, f))
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -470,32 +465,23 @@ func (d *Daemon) runsLocked() []*engineRun {
 	return runs
 }
 
-// IKEv2SecurityAssociations lists the IKEv2 SAs (gateways with version
-// v2-only), for `show security ike security-associations`.
-func (d *Daemon) IKEv2SecurityAssociations(ctx context.Context) ([]ikev2.IKESAStatus, error) {
-	var out []ikev2.IKESAStatus
+// IKESecurityAssociations lists the IKE SAs of both versions, for `show
+// security ike security-associations`.
+func (d *Daemon) IKESecurityAssociations(ctx context.Context) ([]seam.IKESAStatus, error) {
+	var out []seam.IKESAStatus
 	var mu sync.Mutex
-	err := d.each2(ctx, func(e *ikev2.Engine) {
-		ikes, _ := e.Status()
+	err := d.each(ctx, func(e seam.Engine) {
+		ikes, _ := e.SAs()
 		mu.Lock()
 		out = append(out, ikes...)
 		mu.Unlock()
 	})
-	sort.Slice(out, func(i, j int) bool { return out[i].Remote.Addr().Less(out[j].Remote.Addr()) })
-	return out, err
-}
-
-// IKESecurityAssociations lists the IKE SAs, for `show security ike security-associations`.
-func (d *Daemon) IKESecurityAssociations(ctx context.Context) ([]ikev1.IKESAStatus, error) {
-	var out []ikev1.IKESAStatus
-	var mu sync.Mutex
-	err := d.each(ctx, func(e *ikev1.Engine) {
-		ikes, _ := e.Status()
-		mu.Lock()
-		out = append(out, ikes...)
-		mu.Unlock()
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Version != out[j].Version {
+			return out[i].Version < out[j].Version
+		}
+		return out[i].Remote.Addr().Less(out[j].Remote.Addr())
 	})
-	sort.Slice(out, func(i, j int) bool { return out[i].Remote.Addr().Less(out[j].Remote.Addr()) })
 	return out, err
 }
 
@@ -510,17 +496,12 @@ type IPsecSA struct {
 func (d *Daemon) IPsecSecurityAssociations(ctx context.Context) ([]IPsecSA, error) {
 	var kids []seam.ChildStatus
 	var mu sync.Mutex
-	err := errors.Join(d.each(ctx, func(e *ikev1.Engine) {
-		_, k := e.Status()
+	err := d.each(ctx, func(e seam.Engine) {
+		_, k := e.SAs()
 		mu.Lock()
 		kids = append(kids, k...)
 		mu.Unlock()
-	}), d.each2(ctx, func(e *ikev2.Engine) {
-		_, k := e.Status()
-		mu.Lock()
-		kids = append(kids, k...)
-		mu.Unlock()
-	}))
+	})
 	out := make([]IPsecSA, 0, len(kids))
 	for _, k := range kids {
 		s := IPsecSA{ID: int(k.SA.Tunnel.Reqid), ChildStatus: k}
@@ -594,12 +575,12 @@ func (d *Daemon) ClearStatistics(ctx context.Context) error {
 
 // ClearIKE is `clear security ike security-associations`.
 func (d *Daemon) ClearIKE(ctx context.Context) error {
-	return errors.Join(d.each(ctx, func(e *ikev1.Engine) { e.ClearIKE() }), d.each2(ctx, func(e *ikev2.Engine) { e.ClearIKE() }))
+	return d.each(ctx, func(e seam.Engine) { e.ClearIKE() })
 }
 
 // ClearIPsec is `clear security ipsec security-associations`.
 func (d *Daemon) ClearIPsec(ctx context.Context) error {
-	return errors.Join(d.each(ctx, func(e *ikev1.Engine) { e.ClearIPsec() }), d.each2(ctx, func(e *ikev2.Engine) { e.ClearIPsec() }))
+	return d.each(ctx, func(e seam.Engine) { e.ClearIPsec() })
 }
 
 // lockedReader serializes reads of an io.Reader.

@@ -51,12 +51,12 @@ func TestDaemonsV2(t *testing.T) {
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
-	v1, err1 := a.d.IKESecurityAssociations(ctx)
-	v2, err2 := a.d.IKEv2SecurityAssociations(ctx)
-	if err1 != nil || err2 != nil || len(v1) != 1 || len(v2) != 1 || v1[0].Gateway != "IKE-GW-C" || v2[0].Gateway != "IKE-GW" || !v2[0].Up {
-		t.Errorf("IKE SAs: v1 %+v, v2 %+v (%v, %v)", v1, v2, err1, err2)
+	// One listing for both versions, IKEv1 first.
+	ikes, err := a.d.IKESecurityAssociations(ctx)
+	if err != nil || len(ikes) != 2 || ikes[0].Version != 1 || ikes[0].Gateway != "IKE-GW-C" || ikes[1].Version != 2 || ikes[1].Gateway != "IKE-GW" || !ikes[1].Up {
+		t.Fatalf("IKE SAs: %+v (%v)", ikes, err)
 	}
-	if got := IKEv2AlgorithmNames(v2[0].Proposal); got != (IKEAlgorithms{Authentication: "none", Encryption: "aes256-gcm", PRF: "hmac-sha256", DHGroup: "DH-group-31"}) {
+	if got := ikes[1].Algorithms; got != (seam.Algorithms{Authentication: "none", Encryption: "aes256-gcm", PRF: "hmac-sha256", DHGroup: "DH-group-31"}) {
 		t.Errorf("IKEv2 algorithm names: %+v", got)
 	}
 	sas, err := a.d.IPsecSecurityAssociations(ctx)

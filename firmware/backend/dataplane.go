@@ -21,8 +21,7 @@ import (
 	"github.com/palisade/palisade/firmware/config"
 	"github.com/palisade/palisade/policy"
 	"github.com/palisade/palisade/vpn"
-	"github.com/palisade/palisade/vpn/ike/ikev1"
-	"github.com/palisade/palisade/vpn/ike/ikev2"
+	"github.com/palisade/palisade/vpn/ike/seam"
 	"github.com/palisade/palisade/vpn/xfrm"
 )
 
@@ -199,39 +198,22 @@ func (d *Dataplane) ClearFlowSessions(context.Context) error {
 	return policy.ClearSessions(c)
 }
 
-// ikeStatus reads the IKE SAs of both engines.
-func (d *Dataplane) ikeStatus(ctx context.Context) ([]ikev1.IKESAStatus, []ikev2.IKESAStatus, error) {
-	v1, err := d.vpn.IKESecurityAssociations(ctx)
-	if err != nil {
-		return nil, nil, fmt.Errorf("reading the IKEv1 SAs: %w", err)
-	}
-	v2, err := d.vpn.IKEv2SecurityAssociations(ctx)
-	if err != nil {
-		return nil, nil, fmt.Errorf("reading the IKEv2 SAs: %w", err)
-	}
-	return v1, v2, nil
-}
-
 // IKESAs lists the IKE SAs of both versions.
 func (d *Dataplane) IKESAs(ctx context.Context) ([]cli.IKESA, error) {
 	if d == nil {
 		return nil, errNoDataplane
 	}
-	v1, v2, err := d.ikeStatus(ctx)
+	ikes, err := d.vpn.IKESecurityAssociations(ctx)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("reading the IKE SAs: %w", err)
 	}
-	out := make([]cli.IKESA, 0, len(v1)+len(v2))
-	for _, s := range v1 {
-		sa := ikeSA(vpn.IKEAlgorithmNames(s.Proposal), s.InitiatorCookie, s.ResponderCookie, "Main")
-		sa.Index, sa.Up, sa.Remote, sa.Local, sa.Gateway, sa.Initiator = s.Index, s.Up, s.Remote, s.Local, s.Gateway, s.Initiator
-		sa.Expires, sa.PeerID = s.ExpiresIn, peerID(s.PeerID)
-		sa.InBytes, sa.OutBytes, sa.InPackets, sa.OutPackets = s.InBytes, s.OutBytes, s.InPackets, s.OutPackets
-		sa.IPsecCreated, sa.IPsecDeleted, sa.Phase2Pending = s.ChildrenCreated, s.ChildrenDeleted, s.NegotiationsInProgress
-		out = append(out, sa)
-	}
-	for _, s := range v2 {
-		sa := ikeSA(vpn.IKEv2AlgorithmNames(s.Proposal), s.SPIi, s.SPIr, "IKEv2")
+	out := make([]cli.IKESA, 0, len(ikes))
+	for _, s := range ikes {
+		mode := "Main"
+		if s.Version == 2 {
+			mode = "IKEv2"
+		}
+		sa := ikeSA(s.Algorithms, s.InitiatorCookie, s.ResponderCookie, mode)
 		sa.Index, sa.Up, sa.Remote, sa.Local, sa.Gateway, sa.Initiator = s.Index, s.Up, s.Remote, s.Local, s.Gateway, s.Initiator
 		sa.Expires, sa.PeerID = s.ExpiresIn, peerID(s.PeerID)
 		sa.InBytes, sa.OutBytes, sa.InPackets, sa.OutPackets = s.InBytes, s.OutBytes, s.InPackets, s.OutPackets
@@ -251,7 +233,7 @@ func peerID(id string) string {
 }
 
 // ikeSA fills what both IKE versions name alike.
-func ikeSA(alg vpn.IKEAlgorithms, icookie, rcookie, mode string) cli.IKESA {
+func ikeSA(alg seam.Algorithms, icookie, rcookie, mode string) cli.IKESA {
 	ic, _ := strconv.ParseUint(icookie, 16, 64)
 	rc, _ := strconv.ParseUint(rcookie, 16, 64)
 	group, _ := strconv.Atoi(strings.TrimPrefix(alg.DHGroup, "DH-group-"))
@@ -308,9 +290,9 @@ func (d *Dataplane) IPsecSAs(ctx context.Context, active *config.Config) ([]cli.
 // ikeEstablished returns, per gateway, when its newest authenticated IKE SA
 // (of either version) was established.
 func (d *Dataplane) ikeEstablished(ctx context.Context) (map[string]time.Time, error) {
-	v1, v2, err := d.ikeStatus(ctx)
+	ikes, err := d.vpn.IKESecurityAssociations(ctx)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("reading the IKE SAs: %w", err)
 	}
 	out := map[string]time.Time{}
 	note := func(gw string, t time.Time) {
@@ -318,10 +300,7 @@ func (d *Dataplane) ikeEstablished(ctx context.Context) (map[string]time.Time, e
 			out[gw] = t
 		}
 	}
-	for _, s := range v1 {
-		note(s.Gateway, s.Established)
-	}
-	for _, s := range v2 {
+	for _, s := range ikes {
 		note(s.Gateway, s.Established)
 	}
 	return out, nil

@@ -1,7 +1,9 @@
 package ikev2
 
 import (
+	"context"
 	"fmt"
+	"github.com/palisade/palisade/vpn/ike/internal/loop"
 	"github.com/palisade/palisade/vpn/ike/seam"
 	"net/netip"
 	"sort"
@@ -148,3 +150,26 @@ func (e *Engine) RekeyIKE(gateway string) {
 		p.ike.rekeyAt = e.now()
 	}
 }
+
+// SAs lists the IKE SAs and installed Child SAs in the version-neutral form
+// the daemon shows (seam.Engine).
+func (e *Engine) SAs() ([]seam.IKESAStatus, []seam.ChildStatus) {
+	ikes, kids := e.Status()
+	out := make([]seam.IKESAStatus, len(ikes))
+	for i, s := range ikes {
+		out[i] = seam.IKESAStatus{Version: 2, Index: s.Index, Gateway: s.Gateway, Up: s.Up, State: s.State, Initiator: s.Initiator,
+			InitiatorCookie: s.SPIi, ResponderCookie: s.SPIr, Local: s.Local, Remote: s.Remote,
+			ExpiresIn: s.ExpiresIn, PeerID: s.PeerID, Algorithms: s.Proposal.Names(),
+			InBytes: s.InBytes, OutBytes: s.OutBytes, InPackets: s.InPackets, OutPackets: s.OutPackets,
+			ChildrenCreated: s.ChildrenCreated, ChildrenDeleted: s.ChildrenDeleted, NegotiationsInProgress: s.NegotiationsInProgress,
+			NATT: s.NATT, Fragmentation: s.Fragmentation, Established: s.Established}
+	}
+	return out, kids
+}
+
+// Call runs f on the engine's goroutine (under Run) and waits for it.
+func (e *Engine) Call(ctx context.Context, f func(seam.Engine)) error {
+	return loop.Do(ctx, e.cmds, func() { f(e) })
+}
+
+var _ seam.Engine = (*Engine)(nil)

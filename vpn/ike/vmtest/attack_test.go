@@ -58,7 +58,7 @@ const (
 	// during the attack, in KiB. The half-open limits (1,000 IKE SAs per
 	// version, each without the received datagram) bound what the flood
 	// can hold; the rest is the firmware at rest, about 30 MiB.
-	memoryBound = 96 * 1024
+	memoryBound = 64 * 1024
 	attackNet   = "198.18.0.0/15" // RFC 2544's benchmarking range: the flood's random sources
 )
 
@@ -70,6 +70,8 @@ type attacker struct {
 	ns      string
 	version int
 	first   []byte // the spoofed first message, its cookie/SPI replaced each time
+	// floodRate is the half-opens sent a second.
+	floodRate int
 	targets atomic.Pointer[attackTargets]
 
 	spoofed, flooded, floats, floatErrs atomic.Int64
@@ -139,6 +141,9 @@ func attackRun(t *testing.T, version int) {
 	}
 
 	attackStart := time.Now()
+	// The half-opens are paced to be all sent within the first 80 % of the
+	// attack.
+	a.floodRate = max(250, int(float64(halfOpens)/(0.8*duration.Seconds())))
 	for _, f := range []func(context.Context){a.flood, a.forgeFloats, a.guessPasswords} {
 		wg.Add(1)
 		go func() { defer wg.Done(); f(ctx) }()
@@ -275,7 +280,7 @@ func (a *attacker) spoof(ctx context.Context) {
 }
 
 // flood sends halfOpens first messages from random sources and ports in
-// attackNet, about 250 a second.
+// attackNet, floodRate a second.
 func (a *attacker) flood(ctx context.Context) {
 	raw, err := rawSocketIn(a.ns)
 	if err != nil {
@@ -287,9 +292,9 @@ func (a *attacker) flood(ctx context.Context) {
 	base := netip.MustParsePrefix(attackNet).Addr().As4()
 	msg := append([]byte(nil), a.first...)
 	start := time.Now()
-	const rate = 250
+	rate := a.floodRate
 	for i := 0; i < halfOpens && ctx.Err() == nil; i++ {
-		if wait := time.Duration(i)*time.Second/rate - time.Since(start); wait > 0 {
+		if wait := time.Duration(i)*time.Second/time.Duration(rate) - time.Since(start); wait > 0 {
 			time.Sleep(wait)
 		}
 		src := base
