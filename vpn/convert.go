@@ -3,16 +3,15 @@ package vpn
 import (
 	"errors"
 	"fmt"
-	"github.com/palisade/palisade/vpn/ike/seam"
 	"net/netip"
 	"time"
 
 	"github.com/palisade/palisade/firmware/config"
-
 	"github.com/palisade/palisade/vpn/ike/ikecrypto"
 	"github.com/palisade/palisade/vpn/ike/ikev1"
 	"github.com/palisade/palisade/vpn/ike/ikev2"
 	"github.com/palisade/palisade/vpn/ike/isakmp"
+	"github.com/palisade/palisade/vpn/ike/seam"
 )
 
 // Lifetimes of proposals given as plain values without one: Junos's, as

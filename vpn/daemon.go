@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"github.com/palisade/palisade/vpn/ike/seam"
 	"io"
 	"log/slog"
 	"maps"
@@ -15,10 +14,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vishvananda/netlink"
+
 	"github.com/palisade/palisade/vpn/ike/ikev1"
 	"github.com/palisade/palisade/vpn/ike/ikev2"
+	"github.com/palisade/palisade/vpn/ike/seam"
 	"github.com/palisade/palisade/vpn/xfrm"
-	"github.com/vishvananda/netlink"
 )
 
 // Options configure a Daemon. The zero value, plus a Handle, is the
@@ -471,7 +472,7 @@ func (d *Daemon) IKESecurityAssociations(ctx context.Context) ([]seam.IKESAStatu
 	var out []seam.IKESAStatus
 	var mu sync.Mutex
 	err := d.each(ctx, func(e seam.Engine) {
-		ikes, _ := e.SAs()
+		ikes, _ := e.Status()
 		mu.Lock()
 		out = append(out, ikes...)
 		mu.Unlock()
@@ -497,7 +498,7 @@ func (d *Daemon) IPsecSecurityAssociations(ctx context.Context) ([]IPsecSA, erro
 	var kids []seam.ChildStatus
 	var mu sync.Mutex
 	err := d.each(ctx, func(e seam.Engine) {
-		_, k := e.SAs()
+		_, k := e.Status()
 		mu.Lock()
 		kids = append(kids, k...)
 		mu.Unlock()

@@ -4,13 +4,14 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"github.com/palisade/palisade/vpn/ike/seam"
 	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/palisade/palisade/vpn/ike/seam"
 )
 
 // panickyInstaller panics at its first Install, as a bug reached by a

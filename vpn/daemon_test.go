@@ -2,7 +2,6 @@ package vpn
 
 import (
 	"context"
-	"github.com/palisade/palisade/vpn/ike/seam"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -13,8 +12,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/palisade/palisade/drivers/netnstest"
 	"github.com/vishvananda/netlink"
+
+	"github.com/palisade/palisade/drivers/netnstest"
+	"github.com/palisade/palisade/vpn/ike/seam"
 )
 
 var (

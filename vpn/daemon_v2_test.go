@@ -2,10 +2,11 @@ package vpn
 
 import (
 	"context"
-	"github.com/palisade/palisade/vpn/ike/seam"
 	"net/netip"
 	"testing"
 	"time"
+
+	"github.com/palisade/palisade/vpn/ike/seam"
 )
 
 // TestDaemonsV2 runs three daemons: A has a v2-only gateway to B and an

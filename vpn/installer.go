@@ -3,8 +3,8 @@ package vpn
 import (
 	"errors"
 	"fmt"
-	"github.com/palisade/palisade/vpn/ike/seam"
 
+	"github.com/palisade/palisade/vpn/ike/seam"
 	"github.com/palisade/palisade/vpn/xfrm"
 )
 

@@ -3,7 +3,6 @@ package vpn
 import (
 	"bytes"
 	"context"
-	"github.com/palisade/palisade/vpn/ike/seam"
 	"log/slog"
 	"net/netip"
 	"strings"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/palisade/palisade/drivers/netnstest"
 	"github.com/palisade/palisade/vpn/ike/ikev1"
+	"github.com/palisade/palisade/vpn/ike/seam"
 )
 
 // TestGatewayWaitsForItsAddress: a gateway whose local address is not on

@@ -2,13 +2,13 @@ package ikev1
 
 import (
 	"fmt"
-	"github.com/palisade/palisade/vpn/ike/seam"
 	"net/netip"
 	"runtime"
 	"testing"
 	"time"
 
 	"github.com/palisade/palisade/vpn/ike/internal/iketest"
+	"github.com/palisade/palisade/vpn/ike/seam"
 )
 
 // BenchmarkSetup measures main mode + quick mode setups between two engines

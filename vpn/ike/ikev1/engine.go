@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
-	"github.com/palisade/palisade/vpn/ike/seam"
 	"io"
 	"log/slog"
 	"net/netip"
@@ -14,6 +13,7 @@ import (
 	"github.com/palisade/palisade/vpn/ike/internal/loop"
 	"github.com/palisade/palisade/vpn/ike/internal/ratelog"
 	"github.com/palisade/palisade/vpn/ike/isakmp"
+	"github.com/palisade/palisade/vpn/ike/seam"
 )
 
 // Config tunes an engine. The zero value is the standard setup.

@@ -2,7 +2,6 @@ package ikev1
 
 import (
 	"bytes"
-	"github.com/palisade/palisade/vpn/ike/seam"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -14,6 +13,7 @@ import (
 	"github.com/palisade/palisade/vpn/ike/ikecrypto"
 	"github.com/palisade/palisade/vpn/ike/internal/iketest"
 	"github.com/palisade/palisade/vpn/ike/isakmp"
+	"github.com/palisade/palisade/vpn/ike/seam"
 )
 
 var (

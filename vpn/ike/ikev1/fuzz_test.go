@@ -2,10 +2,11 @@ package ikev1
 
 import (
 	"encoding/binary"
-	"github.com/palisade/palisade/vpn/ike/seam"
 	"net/netip"
 	"testing"
 	"time"
+
+	"github.com/palisade/palisade/vpn/ike/seam"
 )
 
 // FuzzHandleDatagram feeds arbitrary datagrams to an engine with an

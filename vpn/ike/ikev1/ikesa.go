@@ -6,12 +6,12 @@ import (
 	"crypto/subtle"
 	"encoding/binary"
 	"fmt"
-	"github.com/palisade/palisade/vpn/ike/seam"
 	"net/netip"
 	"time"
 
 	"github.com/palisade/palisade/vpn/ike/ikecrypto"
 	"github.com/palisade/palisade/vpn/ike/isakmp"
+	"github.com/palisade/palisade/vpn/ike/seam"
 )
 
 // state is the phase 1 state of an IKE SA.

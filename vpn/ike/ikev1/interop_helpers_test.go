@@ -2,12 +2,12 @@ package ikev1
 
 import (
 	"crypto/rand"
-	"github.com/palisade/palisade/vpn/ike/seam"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/palisade/palisade/vpn/ike/ikecrypto"
+	"github.com/palisade/palisade/vpn/ike/seam"
 )
 
 func cryptoRandRead(p []byte) (int, error) { return rand.Read(p) }

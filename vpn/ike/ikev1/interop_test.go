@@ -3,7 +3,6 @@ package ikev1
 import (
 	"context"
 	"fmt"
-	"github.com/palisade/palisade/vpn/ike/seam"
 	"io"
 	"log/slog"
 	"net/netip"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/palisade/palisade/vpn/ike/internal/iketest"
 	"github.com/palisade/palisade/vpn/ike/internal/swtest"
+	"github.com/palisade/palisade/vpn/ike/seam"
 )
 
 // TestStrongSwanInterop negotiates IKEv1 main mode + quick mode with a real

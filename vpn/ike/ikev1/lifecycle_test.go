@@ -1,12 +1,13 @@
 package ikev1
 
 import (
-	"github.com/palisade/palisade/vpn/ike/seam"
 	"math/rand/v2"
 	"net/netip"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/palisade/palisade/vpn/ike/seam"
 )
 
 func TestPhase1Rekey(t *testing.T) {

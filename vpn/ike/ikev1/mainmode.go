@@ -3,13 +3,13 @@ package ikev1
 import (
 	"bytes"
 	"fmt"
-	"github.com/palisade/palisade/vpn/ike/seam"
 	"log/slog"
 	"net/netip"
 	"time"
 
 	"github.com/palisade/palisade/vpn/ike/ikecrypto"
 	"github.com/palisade/palisade/vpn/ike/isakmp"
+	"github.com/palisade/palisade/vpn/ike/seam"
 )
 
 func vendorIDs() []isakmp.Payload {

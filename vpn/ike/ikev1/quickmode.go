@@ -2,12 +2,12 @@ package ikev1
 
 import (
 	"fmt"
-	"github.com/palisade/palisade/vpn/ike/seam"
 	"log/slog"
 	"time"
 
 	"github.com/palisade/palisade/vpn/ike/ikecrypto"
 	"github.com/palisade/palisade/vpn/ike/isakmp"
+	"github.com/palisade/palisade/vpn/ike/seam"
 )
 
 // encryptPhase2 encrypts a quick mode or informational message whose first

@@ -1,8 +1,9 @@
 package ikev1
 
 import (
-	"github.com/palisade/palisade/vpn/ike/seam"
 	"log/slog"
+
+	"github.com/palisade/palisade/vpn/ike/seam"
 )
 
 // Restart starts the engine over after a panic in one of its handlers (see
@@ -24,23 +25,10 @@ func (e *Engine) Restart(err error) {
 		}
 	}
 	for _, c := range installed {
-		removeGuarded(e.env, c)
+		seam.RemoveAfterCrash(e.env, c)
 	}
 	cmds := e.cmds
 	*e = *NewEngine(e.cfg, e.env, e.tr)
 	e.cmds = cmds // callers of Do hold this channel
 	e.SetPeers(cfgs)
-}
-
-// removeGuarded removes one Child SA from the kernel; a panic there is
-// logged, not passed on, so that the restart goes through.
-func removeGuarded(env seam.Env, c *seam.ChildSA) {
-	defer func() {
-		if r := recover(); r != nil {
-			env.Log.Error("removing a Child SA after an engine crash", "panic", r)
-		}
-	}()
-	if err := env.Installer.Remove(c); err != nil {
-		env.Log.Warn("removing a Child SA after an engine crash", "err", err)
-	}
 }

@@ -3,7 +3,6 @@ package ikev1
 import (
 	"encoding/binary"
 	"errors"
-	"github.com/palisade/palisade/vpn/ike/seam"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -21,6 +20,7 @@ import (
 	"github.com/palisade/palisade/vpn/ike/ikecrypto"
 	"github.com/palisade/palisade/vpn/ike/internal/iketest"
 	"github.com/palisade/palisade/vpn/ike/isakmp"
+	"github.com/palisade/palisade/vpn/ike/seam"
 )
 
 // These tests replay attacks on the engine: spoofed, forged and replayed

@@ -2,44 +2,22 @@ package ikev1
 
 import (
 	"context"
-	"github.com/palisade/palisade/vpn/ike/internal/loop"
-	"github.com/palisade/palisade/vpn/ike/seam"
-	"net/netip"
 	"sort"
 	"time"
+
+	"github.com/palisade/palisade/vpn/ike/internal/loop"
+	"github.com/palisade/palisade/vpn/ike/seam"
 )
 
-// IKESAStatus describes one IKE SA for `show security ike security-associations`.
-type IKESAStatus struct {
-	Index                  uint32
-	Gateway                string
-	Up                     bool
-	State                  string
-	Initiator              bool
-	InitiatorCookie        string
-	ResponderCookie        string
-	Local, Remote          netip.AddrPort
-	ExpiresIn              time.Duration
-	PeerID                 string
-	Proposal               Proposal
-	InBytes, OutBytes      uint64
-	InPackets, OutPackets  uint64
-	ChildrenCreated        int
-	ChildrenDeleted        int
-	NegotiationsInProgress int
-	NATT                   bool
-	Established            time.Time // zero until the SA is authenticated
-}
-
 // Status lists the IKE SAs (by index) and installed Child SAs.
-func (e *Engine) Status() ([]IKESAStatus, []seam.ChildStatus) {
+func (e *Engine) Status() ([]seam.IKESAStatus, []seam.ChildStatus) {
 	now := e.now()
-	var ikes []IKESAStatus
+	var ikes []seam.IKESAStatus
 	for _, sa := range e.sas {
-		st := IKESAStatus{
+		st := seam.IKESAStatus{Version: 1,
 			Index: sa.index, Gateway: sa.peer.cfg.Name, Up: sa.state == established, State: sa.state.String(),
 			Initiator: sa.initiator, InitiatorCookie: sa.ci.String(), ResponderCookie: sa.cr.String(),
-			Local: sa.local, Remote: sa.remote, PeerID: sa.peerID, Proposal: sa.prop,
+			Local: sa.local, Remote: sa.remote, PeerID: sa.peerID, Algorithms: sa.prop.Names(),
 			InBytes: sa.inBytes, OutBytes: sa.outBytes, InPackets: sa.inPackets, OutPackets: sa.outPackets,
 			ChildrenCreated: sa.childrenCreated, ChildrenDeleted: sa.childrenDeleted, NATT: sa.natt(),
 		}
@@ -101,22 +79,6 @@ func (e *Engine) ClearIPsec() {
 			c.wanted = c.cfg.Immediately
 		}
 	}
-}
-
-// SAs lists the IKE SAs and installed Child SAs in the version-neutral form
-// the daemon shows (seam.Engine).
-func (e *Engine) SAs() ([]seam.IKESAStatus, []seam.ChildStatus) {
-	ikes, kids := e.Status()
-	out := make([]seam.IKESAStatus, len(ikes))
-	for i, s := range ikes {
-		out[i] = seam.IKESAStatus{Version: 1, Index: s.Index, Gateway: s.Gateway, Up: s.Up, State: s.State, Initiator: s.Initiator,
-			InitiatorCookie: s.InitiatorCookie, ResponderCookie: s.ResponderCookie, Local: s.Local, Remote: s.Remote,
-			ExpiresIn: s.ExpiresIn, PeerID: s.PeerID, Algorithms: s.Proposal.Names(),
-			InBytes: s.InBytes, OutBytes: s.OutBytes, InPackets: s.InPackets, OutPackets: s.OutPackets,
-			ChildrenCreated: s.ChildrenCreated, ChildrenDeleted: s.ChildrenDeleted, NegotiationsInProgress: s.NegotiationsInProgress,
-			NATT: s.NATT, Established: s.Established}
-	}
-	return out, kids
 }
 
 // Call runs f on the engine's goroutine (under Run) and waits for it.

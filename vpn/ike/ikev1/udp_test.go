@@ -2,13 +2,13 @@ package ikev1
 
 import (
 	"context"
-	"github.com/palisade/palisade/vpn/ike/seam"
 	"net/netip"
 	"testing"
 	"time"
 
 	"github.com/palisade/palisade/vpn/ike/internal/iketest"
 	"github.com/palisade/palisade/vpn/ike/internal/swtest"
+	"github.com/palisade/palisade/vpn/ike/seam"
 )
 
 // TestRealUDP runs two engines over real UDP sockets on ports 500 and 4500,
@@ -48,7 +48,7 @@ func TestRealUDP(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	checkPair(t, a, b)
-	var ikes []IKESAStatus
+	var ikes []seam.IKESAStatus
 	if err := a.e.Do(ctx, func(e *Engine) { ikes, _ = e.Status() }); err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
-	"github.com/palisade/palisade/vpn/ike/seam"
 	"io"
 	"log/slog"
 	"net/netip"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/palisade/palisade/vpn/ike/internal/iketest"
+	"github.com/palisade/palisade/vpn/ike/seam"
 )
 
 // BenchmarkSetup measures IKE SA + Child SA setups between two engines, one

@@ -4,8 +4,9 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
-	"github.com/palisade/palisade/vpn/ike/seam"
 	"time"
+
+	"github.com/palisade/palisade/vpn/ike/seam"
 )
 
 // startChild sends CREATE_CHILD_SA for a new Child SA of c, or to rekey old.

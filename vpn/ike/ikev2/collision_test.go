@@ -2,12 +2,12 @@ package ikev2
 
 import (
 	"fmt"
-	"github.com/palisade/palisade/vpn/ike/seam"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/palisade/palisade/vpn/ike/internal/iketest"
+	"github.com/palisade/palisade/vpn/ike/seam"
 )
 
 // heldNet holds every datagram between two engines so that a test decides
@@ -137,7 +137,7 @@ func checkOutcome(t *testing.T, path string, clock *iketest.Clock, h *heldNet, a
 	settleFree(t, clock, h)
 	ia, _ := a.e.Status()
 	ib, _ := b.e.Status()
-	ok := len(ia) == 1 && len(ib) == 1 && ia[0].Up && ib[0].Up && ia[0].SPIi == ib[0].SPIi && ia[0].SPIr == ib[0].SPIr &&
+	ok := len(ia) == 1 && len(ib) == 1 && ia[0].Up && ib[0].Up && ia[0].InitiatorCookie == ib[0].InitiatorCookie && ia[0].ResponderCookie == ib[0].ResponderCookie &&
 		!ia[0].Established.IsZero() && !ia[0].Established.After(clock.Now())
 	if ok {
 		ca, cb := a.inst.Installed(), b.inst.Installed()

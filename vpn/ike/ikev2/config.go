@@ -2,9 +2,10 @@ package ikev2
 
 import (
 	"fmt"
-	"github.com/palisade/palisade/vpn/ike/seam"
 	"net/netip"
 	"time"
+
+	"github.com/palisade/palisade/vpn/ike/seam"
 )
 
 // PeerConfig is one IKE gateway.

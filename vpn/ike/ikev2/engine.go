@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
-	"github.com/palisade/palisade/vpn/ike/seam"
 	"io"
 	"log/slog"
 	"net/netip"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/palisade/palisade/vpn/ike/internal/loop"
 	"github.com/palisade/palisade/vpn/ike/internal/ratelog"
+	"github.com/palisade/palisade/vpn/ike/seam"
 )
 
 // Engine runs IKEv2 for the gateways of one local address (or several: it

@@ -2,7 +2,6 @@ package ikev2
 
 import (
 	"bytes"
-	"github.com/palisade/palisade/vpn/ike/seam"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/palisade/palisade/vpn/ike/ikecrypto"
 	"github.com/palisade/palisade/vpn/ike/internal/iketest"
+	"github.com/palisade/palisade/vpn/ike/seam"
 )
 
 var (
@@ -190,7 +190,7 @@ func TestEstablish(t *testing.T) {
 			pump(t, clock, []*side{a, b}, time.Minute, installedBoth(a, b))
 			checkPair(t, a, b)
 			ikes, kids := a.e.Status()
-			if len(ikes) != 1 || !ikes[0].Up || !ikes[0].Initiator || ikes[0].Proposal.String() != mustProposal(t, tc.ike).String() || ikes[0].PeerID != addrB.String() {
+			if len(ikes) != 1 || !ikes[0].Up || !ikes[0].Initiator || ikes[0].Algorithms != mustProposal(t, tc.ike).Names() || ikes[0].PeerID != addrB.String() {
 				t.Errorf("A's IKE SAs: %+v", ikes)
 			}
 			if len(kids) != 1 || kids[0].LocalID != "10.100.11.0/24" || kids[0].Port != 500 {

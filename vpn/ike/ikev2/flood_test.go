@@ -1,7 +1,6 @@
 package ikev2
 
 import (
-	"github.com/palisade/palisade/vpn/ike/seam"
 	"math/rand/v2"
 	"net/netip"
 	"strings"
@@ -9,6 +8,7 @@ import (
 	"time"
 
 	"github.com/palisade/palisade/vpn/ike/internal/iketest"
+	"github.com/palisade/palisade/vpn/ike/seam"
 )
 
 // spoofedInit builds an IKE_SA_INIT as a flood would send it: a valid

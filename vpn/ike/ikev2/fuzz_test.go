@@ -2,7 +2,6 @@ package ikev2
 
 import (
 	"bytes"
-	"github.com/palisade/palisade/vpn/ike/seam"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/palisade/palisade/vpn/ike/internal/iketest"
+	"github.com/palisade/palisade/vpn/ike/seam"
 )
 
 // FuzzDecode checks that decoding never panics and that whatever decodes

@@ -3,10 +3,11 @@ package ikev2
 import (
 	"crypto/hmac"
 	"fmt"
-	"github.com/palisade/palisade/vpn/ike/seam"
 	"net/netip"
 	"sort"
 	"time"
+
+	"github.com/palisade/palisade/vpn/ike/seam"
 )
 
 func (e *Engine) localID(sa *ikeSA, initiator bool) *ID {

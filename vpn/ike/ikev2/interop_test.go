@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
-	"github.com/palisade/palisade/vpn/ike/seam"
 	"io"
 	"log/slog"
 	"net/netip"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/palisade/palisade/vpn/ike/internal/iketest"
 	"github.com/palisade/palisade/vpn/ike/internal/swtest"
+	"github.com/palisade/palisade/vpn/ike/seam"
 )
 
 // TestStrongSwanInterop negotiates IKEv2 with a real strongSwan (charon with
@@ -77,7 +77,7 @@ func interop(t *testing.T, ikeProp, espProp string) {
 		wait("exactly one SA pair", func() bool { return len(inst.Installed()) == 1 })
 		return inst.Installed()[0]
 	}
-	status := func() (ikes []IKESAStatus) {
+	status := func() (ikes []seam.IKESAStatus) {
 		e.Do(ctx, func(e *Engine) { ikes, _ = e.Status() })
 		return ikes
 	}
@@ -100,9 +100,9 @@ func interop(t *testing.T, ikeProp, espProp string) {
 	wait("the Child SA rekeyed by strongSwan", func() bool { x := inst.Installed(); return len(x) == 1 && x[0].SPIIn != c.SPIIn })
 	c = one()
 	checkKeys(t, ss, c)
-	old := status()[0].SPIr
+	old := status()[0].ResponderCookie
 	swanctl("--rekey", "--ike", "pal")
-	wait("the IKE SA rekeyed by strongSwan", func() bool { s := status(); return len(s) == 1 && s[0].SPIr != old && s[0].Up })
+	wait("the IKE SA rekeyed by strongSwan", func() bool { s := status(); return len(s) == 1 && s[0].ResponderCookie != old && s[0].Up })
 
 	// We rekey both, over the IKE SA strongSwan created.
 	e.Do(ctx, func(e *Engine) { e.RekeyChild("VPN-OUT") })
@@ -110,12 +110,12 @@ func interop(t *testing.T, ikeProp, espProp string) {
 	c = one()
 	checkKeys(t, ss, c)
 	wait("strongSwan to list the rekeyed SA", func() bool { return listed(c) })
-	old = status()[0].SPIi
+	old = status()[0].InitiatorCookie
 	e.Do(ctx, func(e *Engine) { e.RekeyIKE("SS") })
-	wait("the IKE SA rekeyed by us", func() bool { s := status(); return len(s) == 1 && s[0].SPIi != old && s[0].Up })
+	wait("the IKE SA rekeyed by us", func() bool { s := status(); return len(s) == 1 && s[0].InitiatorCookie != old && s[0].Up })
 	wait("strongSwan to see one IKE SA", func() bool {
 		out, _ := ss.Swanctl("--list-sas")
-		return strings.Count(out, "ESTABLISHED") == 1 && strings.Contains(out, status()[0].SPIi)
+		return strings.Count(out, "ESTABLISHED") == 1 && strings.Contains(out, status()[0].InitiatorCookie)
 	})
 	// A liveness check over the new SA (strongSwan's dpd_delay is 5s; ours
 	// answers) keeps everything up; then strongSwan deletes.

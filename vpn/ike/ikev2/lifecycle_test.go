@@ -2,13 +2,13 @@ package ikev2
 
 import (
 	"fmt"
-	"github.com/palisade/palisade/vpn/ike/seam"
 	"net/netip"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/palisade/palisade/vpn/ike/internal/iketest"
+	"github.com/palisade/palisade/vpn/ike/seam"
 )
 
 func TestWrongPSK(t *testing.T) {
@@ -175,15 +175,15 @@ func TestRekeyIKE(t *testing.T) {
 	pump(t, clock, sides, time.Minute, installedBoth(a, b))
 	child := a.inst.Installed()[0]
 	ikes, _ := a.e.Status()
-	old := ikes[0].SPIi
+	old := ikes[0].InitiatorCookie
 	pump(t, clock, sides, 20*time.Minute, func() bool {
 		ikes, _ := a.e.Status()
-		return len(ikes) == 1 && ikes[0].SPIi != old && ikes[0].Up
+		return len(ikes) == 1 && ikes[0].InitiatorCookie != old && ikes[0].Up
 	})
 	settle(t, clock, sides)
 	ia, _ := a.e.Status()
 	ib, _ := b.e.Status()
-	if len(ia) != 1 || len(ib) != 1 || ia[0].SPIi == old || ia[0].SPIi != ib[0].SPIi || ia[0].SPIr != ib[0].SPIr {
+	if len(ia) != 1 || len(ib) != 1 || ia[0].InitiatorCookie == old || ia[0].InitiatorCookie != ib[0].InitiatorCookie || ia[0].ResponderCookie != ib[0].ResponderCookie {
 		t.Fatalf("IKE SAs after rekey: A %+v\nB %+v\nA log:\n%s\nB log:\n%s", ia, ib, a.log, b.log)
 	}
 	checkPair(t, a, b)

@@ -3,7 +3,6 @@ package ikev2
 import (
 	"encoding/binary"
 	"fmt"
-	"github.com/palisade/palisade/vpn/ike/seam"
 	"math/rand/v2"
 	"net/netip"
 	"strings"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/palisade/palisade/vpn/ike/internal/iketest"
+	"github.com/palisade/palisade/vpn/ike/seam"
 )
 
 // TestSpoofedInitDoesNotBlockOurTunnel: an attacker who knows the peer's
@@ -44,7 +44,7 @@ func TestSpoofedInitDoesNotBlockOurTunnel(t *testing.T) {
 	}
 }
 
-func countUp(ikes []IKESAStatus) int {
+func countUp(ikes []seam.IKESAStatus) int {
 	n := 0
 	for _, s := range ikes {
 		if s.Up {
@@ -254,7 +254,7 @@ func TestHugeLifetime(t *testing.T) {
 	child := a.inst.Installed()[0]
 	pump(t, clock, []*side{a, b}, 2*time.Minute, func() bool { return false })
 	ikes, _ := a.e.Status()
-	if len(ikes) != 1 || ikes[0].SPIi != first[0].SPIi || ikes[0].ExpiresIn <= 0 {
+	if len(ikes) != 1 || ikes[0].InitiatorCookie != first[0].InitiatorCookie || ikes[0].ExpiresIn <= 0 {
 		t.Errorf("IKE SAs after 2 minutes: %+v, want %+v", ikes, first)
 	}
 	if got := a.inst.Installed(); len(got) != 1 || got[0].SPIIn != child.SPIIn {

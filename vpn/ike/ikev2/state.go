@@ -2,11 +2,11 @@ package ikev2
 
 import (
 	"fmt"
-	"github.com/palisade/palisade/vpn/ike/seam"
 	"net/netip"
 	"time"
 
 	"github.com/palisade/palisade/vpn/ike/ikecrypto"
+	"github.com/palisade/palisade/vpn/ike/seam"
 )
 
 // ikeState is the state of an IKE SA.

@@ -3,44 +3,22 @@ package ikev2
 import (
 	"context"
 	"fmt"
-	"github.com/palisade/palisade/vpn/ike/internal/loop"
-	"github.com/palisade/palisade/vpn/ike/seam"
-	"net/netip"
 	"sort"
 	"time"
+
+	"github.com/palisade/palisade/vpn/ike/internal/loop"
+	"github.com/palisade/palisade/vpn/ike/seam"
 )
 
-// IKESAStatus describes one IKE SA for `show security ike security-associations`.
-type IKESAStatus struct {
-	Index                  uint32
-	Gateway                string
-	Up                     bool
-	State                  string
-	Initiator              bool
-	SPIi, SPIr             string // hex, as the initiator and responder cookies of the IKEv1 listing
-	Local, Remote          netip.AddrPort
-	ExpiresIn              time.Duration
-	PeerID                 string
-	Proposal               Proposal
-	InBytes, OutBytes      uint64
-	InPackets, OutPackets  uint64
-	ChildrenCreated        int
-	ChildrenDeleted        int
-	NegotiationsInProgress int
-	NATT                   bool
-	Fragmentation          bool
-	Established            time.Time // zero until the SA is authenticated
-}
-
 // Status lists the IKE SAs (by index) and the installed Child SAs.
-func (e *Engine) Status() ([]IKESAStatus, []seam.ChildStatus) {
+func (e *Engine) Status() ([]seam.IKESAStatus, []seam.ChildStatus) {
 	now := e.now()
-	var ikes []IKESAStatus
+	var ikes []seam.IKESAStatus
 	for _, sa := range e.sas {
-		st := IKESAStatus{
+		st := seam.IKESAStatus{Version: 2,
 			Index: sa.index, Gateway: sa.peer.cfg.Name, Up: sa.state == ikeEstablished, State: sa.state.String(), Initiator: sa.initiator,
-			SPIi: fmt.Sprintf("%016x", sa.spiI), SPIr: fmt.Sprintf("%016x", sa.spiR), Local: sa.local, Remote: sa.remote,
-			PeerID: sa.peerID.String(), Proposal: sa.prop, InBytes: sa.inBytes, OutBytes: sa.outBytes, InPackets: sa.inPackets,
+			InitiatorCookie: fmt.Sprintf("%016x", sa.spiI), ResponderCookie: fmt.Sprintf("%016x", sa.spiR), Local: sa.local, Remote: sa.remote,
+			PeerID: sa.peerID.String(), Algorithms: sa.prop.Names(), InBytes: sa.inBytes, OutBytes: sa.outBytes, InPackets: sa.inPackets,
 			OutPackets: sa.outPackets, ChildrenCreated: sa.childrenCreated, ChildrenDeleted: sa.childrenDeleted, NATT: sa.natt(), Fragmentation: sa.fragOK,
 		}
 		if !sa.expires.IsZero() {
@@ -149,22 +127,6 @@ func (e *Engine) RekeyIKE(gateway string) {
 	if p := e.peers[gateway]; p != nil && p.ike != nil {
 		p.ike.rekeyAt = e.now()
 	}
-}
-
-// SAs lists the IKE SAs and installed Child SAs in the version-neutral form
-// the daemon shows (seam.Engine).
-func (e *Engine) SAs() ([]seam.IKESAStatus, []seam.ChildStatus) {
-	ikes, kids := e.Status()
-	out := make([]seam.IKESAStatus, len(ikes))
-	for i, s := range ikes {
-		out[i] = seam.IKESAStatus{Version: 2, Index: s.Index, Gateway: s.Gateway, Up: s.Up, State: s.State, Initiator: s.Initiator,
-			InitiatorCookie: s.SPIi, ResponderCookie: s.SPIr, Local: s.Local, Remote: s.Remote,
-			ExpiresIn: s.ExpiresIn, PeerID: s.PeerID, Algorithms: s.Proposal.Names(),
-			InBytes: s.InBytes, OutBytes: s.OutBytes, InPackets: s.InPackets, OutPackets: s.OutPackets,
-			ChildrenCreated: s.ChildrenCreated, ChildrenDeleted: s.ChildrenDeleted, NegotiationsInProgress: s.NegotiationsInProgress,
-			NATT: s.NATT, Fragmentation: s.Fragmentation, Established: s.Established}
-	}
-	return out, kids
 }
 
 // Call runs f on the engine's goroutine (under Run) and waits for it.

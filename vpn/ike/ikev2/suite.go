@@ -3,11 +3,11 @@ package ikev2
 import (
 	"encoding/binary"
 	"fmt"
-	"github.com/palisade/palisade/vpn/ike/seam"
 	"strings"
 	"time"
 
 	"github.com/palisade/palisade/vpn/ike/ikecrypto"
+	"github.com/palisade/palisade/vpn/ike/seam"
 )
 
 // Encr is an encryption transform ID (IANA IKEv2 Transform Type 1).

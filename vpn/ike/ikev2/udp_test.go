@@ -2,13 +2,13 @@ package ikev2
 
 import (
 	"context"
-	"github.com/palisade/palisade/vpn/ike/seam"
 	"net/netip"
 	"testing"
 	"time"
 
 	"github.com/palisade/palisade/vpn/ike/internal/iketest"
 	"github.com/palisade/palisade/vpn/ike/internal/swtest"
+	"github.com/palisade/palisade/vpn/ike/seam"
 )
 
 // TestRealUDP runs two engines over real UDP sockets on ports 500 and 4500
@@ -56,10 +56,15 @@ func TestRealUDP(t *testing.T) {
 	checkPair(t, a, b)
 	first := a.inst.Installed()[0].SPIIn
 	var old string
-	a.e.Do(ctx, func(e *Engine) { s, _ := e.Status(); old = s[0].SPIi; e.RekeyIKE("GW-B"); e.RekeyChild("VPN-OUT") })
+	a.e.Do(ctx, func(e *Engine) {
+		s, _ := e.Status()
+		old = s[0].InitiatorCookie
+		e.RekeyIKE("GW-B")
+		e.RekeyChild("VPN-OUT")
+	})
 	until("no rekey", func() bool {
 		var ok bool
-		a.e.Do(ctx, func(e *Engine) { s, _ := e.Status(); ok = len(s) == 1 && s[0].SPIi != old })
+		a.e.Do(ctx, func(e *Engine) { s, _ := e.Status(); ok = len(s) == 1 && s[0].InitiatorCookie != old })
 		x, y := a.inst.Installed(), b.inst.Installed()
 		return ok && len(x) == 1 && len(y) == 1 && x[0].SPIIn != first && y[0].SPIOut == x[0].SPIIn
 	})

@@ -18,8 +18,8 @@ type Engine interface {
 	// telling the peers.
 	ClearIKE()
 	ClearIPsec()
-	// SAs lists the IKE SAs and the installed Child SA pairs.
-	SAs() ([]IKESAStatus, []ChildStatus)
+	// Status lists the IKE SAs (by index) and the installed Child SA pairs.
+	Status() ([]IKESAStatus, []ChildStatus)
 }
 
 // IKESAStatus is one IKE SA of either version, for `show security ike

@@ -60,3 +60,18 @@ type ChildStatus struct {
 	RemoteID    string
 	Established time.Time
 }
+
+// RemoveAfterCrash removes one Child SA from the kernel for an engine that
+// restarts after a panic (see package loop); a panic here is logged, not
+// passed on, since the records may be what broke, and the restart must go
+// through.
+func RemoveAfterCrash(env Env, c *ChildSA) {
+	defer func() {
+		if r := recover(); r != nil {
+			env.Log.Error("removing a Child SA after an engine crash", "panic", r)
+		}
+	}()
+	if err := env.Installer.Remove(c); err != nil {
+		env.Log.Warn("removing a Child SA after an engine crash", "err", err)
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
-	"github.com/palisade/palisade/vpn/ike/seam"
 	"log/slog"
 	"math/rand/v2"
 	"net"
@@ -30,6 +29,7 @@ import (
 	"github.com/palisade/palisade/vpn/ike/ikev1"
 	"github.com/palisade/palisade/vpn/ike/ikev2"
 	"github.com/palisade/palisade/vpn/ike/internal/swtest"
+	"github.com/palisade/palisade/vpn/ike/seam"
 )
 
 // The attack soak test: a blind attacker on the Internet side (charon's
@@ -72,7 +72,7 @@ type attacker struct {
 	first   []byte // the spoofed first message, its cookie/SPI replaced each time
 	// floodRate is the half-opens sent a second.
 	floodRate int
-	targets atomic.Pointer[attackTargets]
+	targets   atomic.Pointer[attackTargets]
 
 	spoofed, flooded, floats, floatErrs atomic.Int64
 	guesses, sshConns, sshRefused       atomic.Int64
