@@ -128,7 +128,7 @@ func attackRun(t *testing.T, version int) {
 
 	// Security events before the attack: a failed SSH login from the
 	// Internet and a commit; the tunnel's coming up is logged already.
-	if err := a.sshGuess("not-the-password"); err == nil {
+	if err := a.sshGuess(context.Background(), "not-the-password"); err == nil {
 		t.Fatal("ssh with a wrong password logged in")
 	}
 	l.commit()
@@ -357,7 +357,7 @@ func (a *attacker) guessPasswords(ctx context.Context) {
 		go func() {
 			defer wg.Done()
 			for i := 0; ctx.Err() == nil; i++ {
-				if err := a.sshGuess(fmt.Sprintf("guess-%d-%d", w, i)); err == nil {
+				if err := a.sshGuess(ctx, fmt.Sprintf("guess-%d-%d", w, i)); err == nil {
 					a.t.Errorf("password guess %d-%d logged in", w, i)
 					return
 				}
@@ -368,8 +368,9 @@ func (a *attacker) guessPasswords(ctx context.Context) {
 }
 
 // sshGuess connects from the attacker's namespace and tries pass three
-// times (as often as the server allows); it returns nil only on a login.
-func (a *attacker) sshGuess(pass string) error {
+// times (as often as the server allows) until ctx ends; it returns nil
+// only on a login.
+func (a *attacker) sshGuess(ctx context.Context, pass string) error {
 	conn, err := dialTCPIn(a.ns, srxUntrust+":22")
 	if err != nil {
 		a.sshRefused.Add(1)
@@ -377,6 +378,10 @@ func (a *attacker) sshGuess(pass string) error {
 		return err
 	}
 	defer conn.Close()
+	// The server delays failures by up to 30 s a guess, queued per
+	// source: the attacker hangs up when the attack ends.
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
 	a.sshConns.Add(1)
 	conn.SetDeadline(time.Now().Add(90 * time.Second))
 	cfg := &ssh.ClientConfig{User: "root", HostKeyCallback: ssh.InsecureIgnoreHostKey(),
