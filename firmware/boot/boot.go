@@ -61,11 +61,6 @@ func ExtraModules(cmdline string) []string {
 	return nil
 }
 
-func readCmdline() string {
-	b, _ := os.ReadFile("/proc/cmdline")
-	return string(b)
-}
-
 // ReadBoard reads the board name the image builder wrote.
 func ReadBoard(path string) (board.Board, error) {
 	b, err := os.ReadFile(path)
@@ -78,44 +73,128 @@ func ReadBoard(path string) (board.Board, error) {
 // Say prints a line on the console, for what the operator must see.
 type Say func(format string, a ...any)
 
-// Up runs the boot steps in order. A step that fails is logged and boot goes
-// on: a box with a missing module or no config disk must still reach its
-// console.
-func Up(ctx context.Context, log *slog.Logger, say Say, stages func(*Box) []commit.Stage) (*Box, error) {
-	box := &Box{Started: time.Now()}
-	if err := DoMounts(Mounts()); err != nil {
-		log.Error("mounts", "err", err)
+// Env is what the boot steps touch: files, the kernel, the clock and the
+// console. Real gives the box's; tests point the paths at a tree of their
+// own and fake what a test process cannot do (mounts, modules, firmware
+// slots, the configuration disk).
+type Env struct {
+	Log *slog.Logger
+	Say Say
+	Now func() time.Time
+	// Files the image builder and the kernel provide.
+	BoardFile, VersionFile, CmdlineFile string
+	// Sysfs is where ports are discovered (/sys).
+	Sysfs string
+	// Mount makes the early filesystems (proc, sys, dev, ...).
+	Mount func() error
+	// LoadModules loads kernel modules in order.
+	LoadModules func(ctx context.Context, names []string) ([]kmod.Result, error)
+	// StartSlot starts the boot of an A/B firmware slot (nil, nil when the
+	// kernel was not started from one).
+	StartSlot func(cmdline string) (*software.Boot, error)
+	// Netlink opens the handle that ports and the commit stages use.
+	Netlink func() (*netlink.Handle, error)
+	// ConfigDisk finds and mounts the PALISADE filesystem and returns
+	// its mount point.
+	ConfigDisk func(log *slog.Logger) (string, error)
+}
+
+// Real is the box's environment.
+func Real(log *slog.Logger, say Say) Env {
+	return Env{
+		Log: log, Say: say, Now: time.Now,
+		BoardFile: BoardFile, VersionFile: VersionFile, CmdlineFile: "/proc/cmdline", Sysfs: "/sys",
+		Mount:       func() error { return DoMounts(Mounts()) },
+		LoadModules: kmod.Loader{}.LoadAll,
+		StartSlot: func(cmdline string) (*software.Boot, error) {
+			return software.StartBoot(cmdline, software.BootOptions{})
+		},
+		Netlink:    func() (*netlink.Handle, error) { return netlink.NewHandle() },
+		ConfigDisk: mountConfigDisk,
 	}
-	b, err := ReadBoard(BoardFile)
+}
+
+func (env *Env) cmdline() string {
+	b, _ := os.ReadFile(env.CmdlineFile)
+	return string(b)
+}
+
+// Step is one boot step. A step that fails is logged (or said on the
+// console, where the operator must see it) and boot goes on: a box with a
+// missing module or no configuration disk must still reach its console.
+// Only a Required step ends the boot, when nothing after it could run.
+type Step struct {
+	Name     string
+	Required bool
+	Run      func(ctx context.Context, env *Env, box *Box) error
+}
+
+// Steps are the boot, in order. stages gives the commit stages once the
+// kernel handles exist.
+func Steps(stages func(*Box) []commit.Stage) []Step {
+	return []Step{
+		{Name: "mounts", Run: func(_ context.Context, env *Env, _ *Box) error { return env.Mount() }},
+		{Name: "board", Required: true, Run: readBoardStep},
+		{Name: "modules", Run: loadModules},
+		{Name: "firmware slot", Run: startSlot},
+		{Name: "ports", Required: true, Run: setupPorts},
+		{Name: "configuration", Run: func(ctx context.Context, env *Env, box *Box) error {
+			return applyConfig(ctx, env, box, stages)
+		}},
+	}
+}
+
+// Up runs the boot steps in order over env.
+func Up(ctx context.Context, env Env, stages func(*Box) []commit.Stage) (*Box, error) {
+	box := &Box{Started: env.Now()}
+	for _, st := range Steps(stages) {
+		if err := st.Run(ctx, &env, box); err != nil {
+			if st.Required {
+				return nil, fmt.Errorf("boot step %s: %w", st.Name, err)
+			}
+			env.Log.Error("boot step failed; going on", "step", st.Name, "err", err)
+		}
+	}
+	return box, nil
+}
+
+func readBoardStep(_ context.Context, env *Env, box *Box) error {
+	b, err := ReadBoard(env.BoardFile)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	box.Board = b
 	box.Version = "dev"
-	if v, err := os.ReadFile(VersionFile); err == nil {
+	if v, err := os.ReadFile(env.VersionFile); err == nil {
 		box.Version = strings.TrimSpace(string(v))
 	}
+	return nil
+}
 
-	modules := slices.Concat(b.Modules, ExtraModules(readCmdline()))
-	results, err := kmod.Loader{}.LoadAll(ctx, modules)
+func loadModules(ctx context.Context, env *Env, box *Box) error {
+	modules := slices.Concat(box.Board.Modules, ExtraModules(env.cmdline()))
+	results, err := env.LoadModules(ctx, modules)
 	if err != nil {
-		say("modules: %v", err)
+		env.Say("modules: %v", err)
 	}
 	loaded := 0
 	for _, r := range results {
 		if r.State == kmod.Failed {
-			say("module %s failed to load: %v", r.Name, r.Err)
+			env.Say("module %s failed to load: %v", r.Name, r.Err)
 			continue
 		}
 		loaded++
 	}
-	log.Info("modules loaded", "ok", loaded, "requested", len(results))
+	env.Log.Info("modules loaded", "ok", loaded, "requested", len(results))
+	return nil
+}
 
-	// A trial boot of a new slot arms its deadline now: if the box never
-	// gets to confirm, the watchdog reboots into the old slot.
-	sw, err := software.StartBoot(readCmdline(), software.BootOptions{})
+// startSlot arms the deadline of a trial boot of a new slot: if the box
+// never gets to confirm, the watchdog reboots into the old slot.
+func startSlot(_ context.Context, env *Env, box *Box) error {
+	sw, err := env.StartSlot(env.cmdline())
 	if err != nil {
-		say("firmware slots: %v", err)
+		env.Say("firmware slots: %v", err)
 	}
 	box.Software = sw
 	slot := ""
@@ -125,29 +204,37 @@ func Up(ctx context.Context, log *slog.Logger, say Say, stages func(*Box) []comm
 			slot += " (trial)"
 		}
 	}
-	say("Palisade %s on board %s (%s)%s", box.Version, b.Name, b.Arch, slot)
+	env.Say("Palisade %s on board %s (%s)%s", box.Version, box.Board.Name, box.Board.Arch, slot)
+	return nil
+}
 
-	h, err := netlink.NewHandle()
+func setupPorts(_ context.Context, env *Env, box *Box) error {
+	h, err := env.Netlink()
 	if err != nil {
-		return nil, fmt.Errorf("opening netlink: %w", err)
+		return fmt.Errorf("opening netlink: %w", err)
 	}
 	box.Netlink = h
-	nics, err := ports.Discover("/sys")
+	nics, err := ports.Discover(env.Sysfs)
 	if err != nil {
-		say("ports: %v", err)
+		env.Say("ports: %v", err)
 	}
-	box.Ports = ports.Assign(nics, b.Ports)
+	box.Ports = ports.Assign(nics, box.Board.Ports)
 	if err := ports.Setup(h, box.Ports); err != nil {
-		say("ports: %v", err)
+		env.Say("ports: %v", err)
 	}
 	for _, p := range box.Ports {
-		log.Info("port", "name", p.Junos, "nic", p.NIC.Name, "driver", p.NIC.Driver, "mac", p.NIC.MAC)
+		env.Log.Info("port", "name", p.Junos, "nic", p.NIC.Name, "driver", p.NIC.Driver, "mac", p.NIC.MAC)
 	}
 	if lo, err := h.LinkByName("lo"); err == nil {
 		h.LinkSetUp(lo)
 	}
+	return nil
+}
 
-	box.Pipeline = &commit.Pipeline{Log: log, Present: func(junos string) bool {
+// applyConfig makes the pipeline and applies the newest good stored
+// configuration (or the factory default).
+func applyConfig(ctx context.Context, env *Env, box *Box, stages func(*Box) []commit.Stage) error {
+	box.Pipeline = &commit.Pipeline{Log: env.Log, Present: func(junos string) bool {
 		for _, p := range box.Ports {
 			if p.Junos == junos {
 				return true
@@ -155,24 +242,40 @@ func Up(ctx context.Context, log *slog.Logger, say Say, stages func(*Box) []comm
 		}
 		return false
 	}}
-	in := loadConfig(box, log, say)
+	in := loadConfig(box, env)
 	box.Pipeline.Store = box.Store
 	box.Pipeline.Stages = stages(box)
 	for _, w := range in.Warnings {
-		log.Warn("configuration", "warning", w.Error())
+		env.Log.Warn("configuration", "warning", w.Error())
 	}
 	// The intent was compiled (and validated) while choosing the newest
 	// good configuration; it is applied as it is. The last stage turns
 	// forwarding on, once the firewall of the configuration is in.
 	if err := box.Pipeline.Apply(ctx, in, commit.Options{}); err != nil {
-		say("applying the configuration failed: %v", err)
-		return box, nil
+		env.Say("applying the configuration failed: %v", err)
+		return nil
 	}
-	say("configuration applied: host %s", in.Config.HostName("palisade"))
-	if sw != nil && sw.Trying {
-		confirmTrial(sw, say)
+	env.Say("configuration applied: host %s", in.Config.HostName("palisade"))
+	if box.Software != nil && box.Software.Trying {
+		confirmTrial(box.Software, env.Say)
 	}
-	return box, nil
+	return nil
+}
+
+// mountConfigDisk finds the PALISADE filesystem and mounts it.
+func mountConfigDisk(log *slog.Logger) (string, error) {
+	dev, err := FindLabel("/sys/class/block", "/dev", store.Label)
+	if err != nil {
+		return "", fmt.Errorf("no configuration disk (no filesystem labelled %s)", store.Label)
+	}
+	if err := os.MkdirAll(ConfigMount, 0o755); err != nil {
+		return "", fmt.Errorf("creating %s: %w", ConfigMount, err)
+	}
+	if err := unix.Mount(dev, ConfigMount, "ext4", unix.MS_NOATIME|unix.MS_NODEV|unix.MS_NOSUID, ""); err != nil && !errors.Is(err, unix.EBUSY) {
+		return "", fmt.Errorf("mounting %s: %w", dev, err)
+	}
+	log.Info("configuration disk", "device", dev, "mount", ConfigMount)
+	return ConfigMount, nil
 }
 
 // loadConfig finds the PALISADE filesystem and returns the compiled intent
@@ -180,9 +283,9 @@ func Up(ctx context.Context, log *slog.Logger, say Say, stages func(*Box) []comm
 // default with a console message saying why. Compiling is the check of
 // "good": a configuration is validated once, here, on its way to the
 // kernel.
-func loadConfig(box *Box, log *slog.Logger, say Say) *commit.Intent {
+func loadConfig(box *Box, env *Env) *commit.Intent {
 	factory := func(why string) *commit.Intent {
-		say("%s: running the factory default configuration", why)
+		env.Say("%s: running the factory default configuration", why)
 		c, _, err := config.Parse("factory-default", FactoryDefault)
 		if err == nil {
 			var in *commit.Intent
@@ -192,18 +295,11 @@ func loadConfig(box *Box, log *slog.Logger, say Say) *commit.Intent {
 		}
 		panic("the factory default does not compile: " + err.Error())
 	}
-	dev, err := FindLabel("/sys/class/block", "/dev", store.Label)
+	dir, err := env.ConfigDisk(env.Log)
 	if err != nil {
-		return factory("no configuration disk (no filesystem labelled " + store.Label + ")")
+		return factory(err.Error())
 	}
-	if err := os.MkdirAll(ConfigMount, 0o755); err != nil {
-		return factory("creating " + ConfigMount + ": " + err.Error())
-	}
-	if err := unix.Mount(dev, ConfigMount, "ext4", unix.MS_NOATIME|unix.MS_NODEV|unix.MS_NOSUID, ""); err != nil && !errors.Is(err, unix.EBUSY) {
-		return factory(fmt.Sprintf("mounting %s: %v", dev, err))
-	}
-	log.Info("configuration disk", "device", dev, "mount", ConfigMount)
-	box.Store = &store.Store{Dir: ConfigMount}
+	box.Store = &store.Store{Dir: dir}
 	entries, _ := box.Store.List()
 	if len(entries) == 0 {
 		return factory("the configuration disk holds no configuration")
@@ -222,13 +318,13 @@ func loadConfig(box *Box, log *slog.Logger, say Say) *commit.Intent {
 		return err
 	})
 	for _, s := range skipped {
-		say("configuration not usable: %v", s)
+		env.Say("configuration not usable: %v", s)
 	}
 	if err != nil {
 		return factory(err.Error())
 	}
 	if len(skipped) > 0 {
-		say("using the newest good configuration instead: rollback %d, committed %s", len(skipped), e.Time.Format(time.RFC3339))
+		env.Say("using the newest good configuration instead: rollback %d, committed %s", len(skipped), e.Time.Format(time.RFC3339))
 	}
 	return in
 }

@@ -44,7 +44,7 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) 
 	go reap(ctx)
 
 	var data *backend.Dataplane
-	box, err := boot.Up(ctx, log, say, func(b *boot.Box) []commit.Stage {
+	box, err := boot.Up(ctx, boot.Real(log, say), func(b *boot.Box) []commit.Stage {
 		stages := []commit.Stage{commit.NetStage(b.Netlink, log)}
 		d, err := backend.StartDataplane(ctx, b.Netlink, log, b.Pipeline.Running)
 		if err != nil {
