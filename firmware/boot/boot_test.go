@@ -39,9 +39,9 @@ func fakeEnv(t *testing.T, said *[]string, modules *[]string) Env {
 		t.Fatal(err)
 	}
 	return Env{
-		Log: slog.New(slog.DiscardHandler),
-		Say: func(format string, a ...any) { *said = append(*said, fmt.Sprintf(format, a...)) },
-		Now: func() time.Time { return time.Date(2026, 12, 4, 17, 0, 0, 0, time.UTC) },
+		Log:       slog.New(slog.DiscardHandler),
+		Say:       func(format string, a ...any) { *said = append(*said, fmt.Sprintf(format, a...)) },
+		Now:       func() time.Time { return time.Date(2026, 12, 4, 17, 0, 0, 0, time.UTC) },
 		BoardFile: write("board", "qemu-x86_64\n"), VersionFile: write("version", "9.9-test\n"),
 		CmdlineFile: write("cmdline", "console=ttyS0 palisade.modules=extra_a,extra_b\n"),
 		Sysfs:       filepath.Join(dir, "sys"),
