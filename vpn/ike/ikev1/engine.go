@@ -130,51 +130,25 @@ func (e *Engine) Do(ctx context.Context, f func(*Engine)) error {
 // SetPeers replaces the configuration. Peers and tunnels that are gone or
 // changed are torn down; new ones with Immediately negotiate at the next Tick.
 func (e *Engine) SetPeers(cfgs []PeerConfig) {
-	want := map[string]PeerConfig{}
-	for _, c := range cfgs {
-		want[c.Name] = c
-	}
-	for name, p := range e.peers {
-		c, ok := want[name]
-		if !ok || !samePeer(p.cfg, c) {
+	seam.Reconcile(e.peers, cfgs, func(c PeerConfig) string { return c.Name },
+		func(p *peer, c PeerConfig) bool { return samePeer(p.cfg, c) },
+		func(name string, p *peer) {
 			e.env.Log.Info("removing IKE gateway", "gateway", name)
 			e.teardownPeer(p, true)
-			delete(e.peers, name)
-			continue
-		}
-		// Same gateway: reconcile its tunnels.
-		keep := map[string]seam.ChildConfig{}
-		for _, cc := range c.Children {
-			keep[cc.Policy] = cc
-		}
-		var kids []*child
-		for _, ch := range p.children {
-			cc, ok := keep[ch.cfg.Policy]
-			if ok && sameChild(ch.cfg, cc) {
-				kids = append(kids, ch)
-				delete(keep, cc.Policy)
-				continue
-			}
-			e.removeChild(p, ch, true)
-		}
-		for _, cc := range c.Children {
-			if _, ok := keep[cc.Policy]; ok {
-				kids = append(kids, &child{cfg: cc, wanted: cc.Immediately})
-			}
-		}
-		p.children = kids
-		p.cfg = c
-	}
-	for name, c := range want {
-		if _, ok := e.peers[name]; ok {
-			continue
-		}
-		p := &peer{cfg: c}
-		for _, cc := range c.Children {
-			p.children = append(p.children, &child{cfg: cc, wanted: cc.Immediately})
-		}
-		e.peers[name] = p
-	}
+		},
+		func(p *peer, c PeerConfig) { p.children, p.cfg = e.keepChildren(p, c.Children), c },
+		func(c PeerConfig) *peer {
+			p := &peer{cfg: c}
+			p.children = e.keepChildren(p, c.Children)
+			return p
+		})
+}
+
+// keepChildren reconciles p's tunnels with want (see seam.KeepChildren).
+func (e *Engine) keepChildren(p *peer, want []seam.ChildConfig) []*child {
+	return seam.KeepChildren(p.children, func(c *child) seam.ChildConfig { return c.cfg }, want,
+		func(c *child) { e.removeChild(p, c, true) },
+		func(cc seam.ChildConfig) *child { return &child{cfg: cc, wanted: cc.Immediately} })
 }
 
 func samePeer(a, b PeerConfig) bool {
@@ -183,9 +157,6 @@ func samePeer(a, b PeerConfig) bool {
 		fmt.Sprint(a.LocalID) == fmt.Sprint(b.LocalID) && fmt.Sprint(a.RemoteID) == fmt.Sprint(b.RemoteID)
 }
 
-func sameChild(a, b seam.ChildConfig) bool {
-	return fmt.Sprint(a) == fmt.Sprint(b)
-}
 
 // Acquire asks for the tunnel policy's SA (the kernel saw traffic for it).
 func (e *Engine) Acquire(policy string) {

@@ -89,4 +89,3 @@ func samePeer(a, b PeerConfig) bool {
 		a.LocalID.String() == b.LocalID.String() && a.RemoteID.String() == b.RemoteID.String()
 }
 
-func sameChild(a, b seam.ChildConfig) bool { return fmt.Sprint(a) == fmt.Sprint(b) }

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+
+	"github.com/palisade/palisade/vpn/ike/seam"
 )
 
 // HeaderLen is the length of the fixed IKE header.
@@ -72,38 +74,25 @@ func (h Header) String() string {
 	return fmt.Sprintf("%v %s %016x/%016x mid %d", h.Exchange, r, h.SPIi, h.SPIr, h.MessageID)
 }
 
-// AppendHeader appends the encoded header.
+// Append appends the encoded header.
 func (h Header) Append(b []byte) []byte {
-	b = binary.BigEndian.AppendUint64(b, h.SPIi)
-	b = binary.BigEndian.AppendUint64(b, h.SPIr)
-	b = append(b, byte(h.NextPayload), h.Version, byte(h.Exchange), byte(h.Flags))
-	b = binary.BigEndian.AppendUint32(b, h.MessageID)
-	return binary.BigEndian.AppendUint32(b, h.Length)
+	r := seam.Header{NextPayload: uint8(h.NextPayload), Version: h.Version, Exchange: uint8(h.Exchange), Flags: uint8(h.Flags),
+		MessageID: h.MessageID, Length: h.Length}
+	binary.BigEndian.PutUint64(r.SPIi[:], h.SPIi)
+	binary.BigEndian.PutUint64(r.SPIr[:], h.SPIr)
+	return r.Append(b)
 }
 
-// ErrShort is returned for truncated input.
+// errShort is returned for truncated input.
 var errShort = errors.New("truncated")
 
 // DecodeHeader reads the fixed header and checks that the length field fits b.
 func DecodeHeader(b []byte) (Header, error) {
-	if len(b) < HeaderLen {
-		return Header{}, fmt.Errorf("IKE header: %d bytes: %w", len(b), errShort)
-	}
-	h := Header{
-		SPIi:        binary.BigEndian.Uint64(b),
-		SPIr:        binary.BigEndian.Uint64(b[8:]),
-		NextPayload: PayloadType(b[16]),
-		Version:     b[17],
-		Exchange:    ExchangeType(b[18]),
-		Flags:       Flags(b[19]),
-		MessageID:   binary.BigEndian.Uint32(b[20:]),
-		Length:      binary.BigEndian.Uint32(b[24:]),
-	}
-	if h.Version>>4 != 2 {
-		return h, fmt.Errorf("IKE header: version %d.%d is not IKEv2", h.Version>>4, h.Version&15)
-	}
-	if h.Length < HeaderLen || int64(h.Length) > int64(len(b)) {
-		return h, fmt.Errorf("IKE header: length %d with %d bytes received", h.Length, len(b))
+	r, err := seam.DecodeHeader(b, 2)
+	h := Header{SPIi: binary.BigEndian.Uint64(r.SPIi[:]), SPIr: binary.BigEndian.Uint64(r.SPIr[:]), NextPayload: PayloadType(r.NextPayload),
+		Version: r.Version, Exchange: ExchangeType(r.Exchange), Flags: Flags(r.Flags), MessageID: r.MessageID, Length: r.Length}
+	if err != nil {
+		return h, fmt.Errorf("IKE header: %w", err)
 	}
 	return h, nil
 }

@@ -71,7 +71,7 @@ func TestHeaderVector(t *testing.T) {
 		t.Errorf("decoded %+v, %v", got, err)
 	}
 	b[17] = 0x10
-	if _, err := DecodeHeader(b); err == nil || !strings.Contains(err.Error(), "not IKEv2") {
+	if _, err := DecodeHeader(b); err == nil || !strings.Contains(err.Error(), "want major version 2") {
 		t.Errorf("IKEv1 header: %v", err)
 	}
 }

@@ -1,8 +1,9 @@
 package isakmp
 
 import (
-	"encoding/binary"
 	"fmt"
+
+	"github.com/palisade/palisade/vpn/ike/seam"
 )
 
 // HeaderLen is the length of the fixed ISAKMP header.
@@ -69,35 +70,20 @@ type Header struct {
 // DecodeHeader decodes the fixed header at the start of b. It checks the
 // version and that the length field covers at least the header and at most b.
 func DecodeHeader(b []byte) (Header, error) {
-	var h Header
-	if len(b) < HeaderLen {
-		return h, fmt.Errorf("isakmp header: %d bytes, need %d", len(b), HeaderLen)
-	}
-	copy(h.InitiatorCookie[:], b[0:8])
-	copy(h.ResponderCookie[:], b[8:16])
-	h.NextPayload = PayloadType(b[16])
-	h.Version = b[17]
-	h.Exchange = ExchangeType(b[18])
-	h.Flags = Flags(b[19])
-	h.MessageID = binary.BigEndian.Uint32(b[20:24])
-	h.Length = binary.BigEndian.Uint32(b[24:28])
-	if h.Version>>4 != 1 {
-		return h, fmt.Errorf("isakmp header: version %#02x, want major version 1", h.Version)
+	r, err := seam.DecodeHeader(b, 1)
+	h := Header{InitiatorCookie: r.SPIi, ResponderCookie: r.SPIr, NextPayload: PayloadType(r.NextPayload), Version: r.Version,
+		Exchange: ExchangeType(r.Exchange), Flags: Flags(r.Flags), MessageID: r.MessageID, Length: r.Length}
+	if err != nil {
+		return h, fmt.Errorf("isakmp header: %w", err)
 	}
 	if h.Flags&^(FlagEncryption|FlagCommit|FlagAuthOnly) != 0 {
 		return h, fmt.Errorf("isakmp header: unknown flags %#02x", uint8(h.Flags))
 	}
-	if h.Length < HeaderLen || uint64(h.Length) > uint64(len(b)) {
-		return h, fmt.Errorf("isakmp header: length field %d, datagram has %d bytes", h.Length, len(b))
-	}
 	return h, nil
 }
 
-// AppendHeader appends the encoded header to b.
+// AppendTo appends the encoded header to b.
 func (h *Header) AppendTo(b []byte) []byte {
-	b = append(b, h.InitiatorCookie[:]...)
-	b = append(b, h.ResponderCookie[:]...)
-	b = append(b, byte(h.NextPayload), h.Version, byte(h.Exchange), byte(h.Flags))
-	b = binary.BigEndian.AppendUint32(b, h.MessageID)
-	return binary.BigEndian.AppendUint32(b, h.Length)
+	return seam.Header{SPIi: h.InitiatorCookie, SPIr: h.ResponderCookie, NextPayload: uint8(h.NextPayload), Version: h.Version,
+		Exchange: uint8(h.Exchange), Flags: uint8(h.Flags), MessageID: h.MessageID, Length: h.Length}.Append(b)
 }
