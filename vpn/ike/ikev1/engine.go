@@ -157,7 +157,6 @@ func samePeer(a, b PeerConfig) bool {
 		fmt.Sprint(a.LocalID) == fmt.Sprint(b.LocalID) && fmt.Sprint(a.RemoteID) == fmt.Sprint(b.RemoteID)
 }
 
-
 // Acquire asks for the tunnel policy's SA (the kernel saw traffic for it).
 func (e *Engine) Acquire(policy string) {
 	for _, p := range e.peers {

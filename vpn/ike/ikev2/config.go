@@ -88,4 +88,3 @@ func samePeer(a, b PeerConfig) bool {
 		fmt.Sprint(a.Proposals) == fmt.Sprint(b.Proposals) && a.DPDInterval == b.DPDInterval && a.DPDThreshold == b.DPDThreshold &&
 		a.LocalID.String() == b.LocalID.String() && a.RemoteID.String() == b.RemoteID.String()
 }
-
