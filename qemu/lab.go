@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -304,11 +305,21 @@ func (l *Lab) startGuest(ctx, runCtx context.Context, box Box, index int, ports 
 	g := &Guest{Box: box, cmd: cmd, log: log, args: append([]string{box.Board.QEMU.Binary}, args...), exited: make(chan struct{}),
 		index: index, ports: ports, sock: sock}
 	g.started = time.Now()
-	if err := cmd.Start(); err != nil {
-		cancel()
-		return nil, fmt.Errorf("box %s: starting %s: %w", box.Name, box.Board.QEMU.Binary, err)
-	}
+	// Pdeathsig is sent when the thread that started QEMU ends, not the
+	// process: a test goroutine that locks a thread to enter a network
+	// namespace and ends without unlocking it ends the thread, and any
+	// QEMU that thread had started was killed with it ("signal: killed"
+	// in the middle of a test). So QEMU is started from a thread locked to
+	// this goroutine, which lives until QEMU has exited.
+	started := make(chan error, 1)
 	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
 		err := cmd.Wait()
 		cancel()
 		if err != nil && stderr.Len() > 0 {
@@ -317,6 +328,10 @@ func (l *Lab) startGuest(ctx, runCtx context.Context, box Box, index int, ports 
 		g.waitErr = err
 		close(g.exited)
 	}()
+	if err := <-started; err != nil {
+		cancel()
+		return nil, fmt.Errorf("box %s: starting %s: %w", box.Name, box.Board.QEMU.Binary, err)
+	}
 	// QEMU waits (wait=on) until the console is connected, so no output is lost.
 	conn, err := dialConsole(ctx, sock, g.exited)
 	if err != nil {

@@ -104,7 +104,12 @@ func upIKESAs(ctx context.Context, r *Router, wait time.Duration) (up []IKESA, a
 				up = append(up, sa)
 			}
 		}
-		if len(up) > 0 || time.Now().After(deadline) {
+		// Both routers initiate at boot (establish-tunnels immediately),
+		// and both IKE SAs authenticate: neither may be dropped before it
+		// has (an unauthenticated MM1 must not end an exchange), so both
+		// are listed until the collision settles on one a few seconds
+		// later (ikev1 collisionGrace). Wait for that.
+		if (len(up) > 0 && len(all) == 1) || time.Now().After(deadline) {
 			return up, all, out, nil
 		}
 		select {

@@ -480,13 +480,22 @@ func memoryFigure(out, name string) (int, bool) {
 }
 
 // inNetns runs f on a thread in the named namespace; sockets f opens stay
-// there after the thread has gone.
+// there after the thread has left. The thread goes back to its own
+// namespace and to the pool; only if it cannot is it left locked, to end
+// with its goroutine.
 func inNetns(ns string, f func() error) error {
 	ch := make(chan error, 1)
 	go func() {
-		runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
+		runtime.LockOSThread()
+		orig, err := netns.Get()
+		if err != nil {
+			ch <- err
+			return
+		}
+		defer orig.Close()
 		h, err := netns.GetFromName(ns)
 		if err != nil {
+			runtime.UnlockOSThread()
 			ch <- err
 			return
 		}
@@ -495,7 +504,11 @@ func inNetns(ns string, f func() error) error {
 			ch <- err
 			return
 		}
-		ch <- f()
+		err = f()
+		if netns.Set(orig) == nil {
+			runtime.UnlockOSThread()
+		}
+		ch <- err
 	}()
 	if err := <-ch; err != nil {
 		return fmt.Errorf("in namespace %s: %w", ns, err)

@@ -8,7 +8,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -159,31 +158,16 @@ func flood(ctx context.Context, ns string, dst net.IP, f floodTargets, n, rate i
 // listenIn opens a UDP socket in the named namespace; the socket stays
 // there after the thread that made it has gone.
 func listenIn(ns string) (*net.UDPConn, error) {
-	type result struct {
-		c   *net.UDPConn
-		err error
+	var c *net.UDPConn
+	err := inNetns(ns, func() error {
+		var err error
+		c, err = net.ListenUDP("udp4", &net.UDPAddr{})
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("opening a UDP socket: %w", err)
 	}
-	ch := make(chan result, 1)
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
-		h, err := netns.GetFromName(ns)
-		if err != nil {
-			ch <- result{nil, err}
-			return
-		}
-		defer h.Close()
-		if err := netns.Set(h); err != nil {
-			ch <- result{nil, err}
-			return
-		}
-		c, err := net.ListenUDP("udp4", &net.UDPAddr{})
-		ch <- result{c, err}
-	}()
-	r := <-ch
-	if r.err != nil {
-		return nil, fmt.Errorf("opening a UDP socket in %s: %w", ns, r.err)
-	}
-	return r.c, nil
+	return c, nil
 }
 
 func lastLines(s string, n int) string {
