@@ -12,8 +12,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/vishvananda/netns"
 )
 
 // floodTargets are what the flood knows of the tunnel, so that some of its
