@@ -3,6 +3,7 @@ package qemu
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 )
 
@@ -95,9 +96,22 @@ func qemuArgs(box Box, index int, ports []netdev, console []string) []string {
 			// Unplugged: a UDP socket sending to the discard port. (An empty hub makes QEMU warn.)
 			args = append(args, "-netdev", fmt.Sprintf("socket,id=%s,udp=127.0.0.1:9,localaddr=127.0.0.1:0", id))
 		}
+		if slices.Contains(box.Unplugged, n) {
+			// An empty hot-plug slot where the NIC would sit, so that the NIC, once plugged (see
+			// plugCommand), sorts as port n.
+			args = append(args, "-device", fmt.Sprintf("pcie-root-port,id=%s,chassis=%d,addr=%#x", rootPort(n), n+1, firstNICSlot+n))
+			continue
+		}
 		args = append(args, "-device", fmt.Sprintf("%s,netdev=%s,mac=%s,addr=%#x,romfile=", q.NICDevice, id, mac(index, n), firstNICSlot+n))
 	}
 	return args
+}
+
+func rootPort(n int) string { return fmt.Sprintf("rp%d", n) }
+
+// plugCommand is the monitor command that plugs port n's NIC into its root port.
+func plugCommand(box Box, index, n int) string {
+	return fmt.Sprintf("device_add %s,netdev=n%d,mac=%s,bus=%s,id=nic%d,romfile=", box.Board.QEMU.NICDevice, n, mac(index, n), rootPort(n), n)
 }
 
 // mac is the address of port n of the index-th box: locally administered, stable across runs.

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -53,6 +54,50 @@ type Guest struct {
 	index   int      // position in the topology: the MACs and the console socket follow it
 	ports   []netdev // as planned, for Restart
 	sock    string   // the console's unix socket
+	mon     string   // the monitor's unix socket, when the box has unplugged ports
+}
+
+// Plug hot-plugs the NIC of one of a box's Unplugged ports, through QEMU's monitor.
+func (l *Lab) Plug(ctx context.Context, box string, port int) error {
+	g := l.Guest(box)
+	if g == nil || g.mon == "" || !slices.Contains(g.Box.Unplugged, port) {
+		return fmt.Errorf("box %s has no unplugged port %d", box, port)
+	}
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "unix", g.mon)
+	if err != nil {
+		return fmt.Errorf("box %s: the monitor: %w", box, err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(30 * time.Second))
+	prompt := func() (string, error) {
+		var out []byte
+		buf := make([]byte, 512)
+		for !strings.HasSuffix(strings.TrimRight(string(out), " "), "(qemu)") {
+			n, err := conn.Read(buf)
+			if err != nil {
+				return string(out), err
+			}
+			out = append(out, buf[:n]...)
+		}
+		return string(out), nil
+	}
+	if _, err := prompt(); err != nil {
+		return fmt.Errorf("box %s: waiting for the monitor: %w", box, err)
+	}
+	cmd := plugCommand(g.Box, g.index, port)
+	if _, err := conn.Write([]byte(cmd + "\n")); err != nil {
+		return fmt.Errorf("box %s: %s: %w", box, cmd, err)
+	}
+	out, err := prompt()
+	if err != nil {
+		return fmt.Errorf("box %s: %s: %w", box, cmd, err)
+	}
+	// The monitor echoes the command; anything else it says is an error.
+	if reply := strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(strings.ReplaceAll(out, cmd, "")), "(qemu)")); reply != "" {
+		return fmt.Errorf("box %s: %s: %s", box, cmd, reply)
+	}
+	return nil
 }
 
 // StartT starts topo for a test: it fails the test if that does not work, closes the lab in t.Cleanup, and
@@ -291,6 +336,12 @@ func (l *Lab) startGuest(ctx, runCtx context.Context, box Box, index int, ports 
 	sock := filepath.Join(l.sockDir, fmt.Sprintf("%d.sock", index))
 	log := filepath.Join(l.dir, box.Name+".console.log")
 	args := qemuArgs(box, index, ports, socketConsole(sock, log))
+	mon := ""
+	if len(box.Unplugged) > 0 {
+		// A human monitor on a socket, for Lab.Plug.
+		mon = filepath.Join(l.sockDir, fmt.Sprintf("%d.mon", index))
+		args = append(args, "-monitor", fmt.Sprintf("unix:%s,server=on,wait=off", mon))
+	}
 	timeout := box.Timeout
 	if timeout == 0 {
 		timeout = DefaultTimeout
@@ -303,7 +354,7 @@ func (l *Lab) startGuest(ctx, runCtx context.Context, box Box, index int, ports 
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // no QEMU outlives a crashed harness
 	cmd.ExtraFiles = extraFiles(ports)
 	g := &Guest{Box: box, cmd: cmd, log: log, args: append([]string{box.Board.QEMU.Binary}, args...), exited: make(chan struct{}),
-		index: index, ports: ports, sock: sock}
+		index: index, ports: ports, sock: sock, mon: mon}
 	g.started = time.Now()
 	// Pdeathsig is sent when the thread that started QEMU ends, not the
 	// process: a test goroutine that locks a thread to enter a network

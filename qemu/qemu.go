@@ -45,6 +45,10 @@ type Box struct {
 	Verbose bool
 	// Timeout kills QEMU after this long; 0 means 10 minutes.
 	Timeout time.Duration
+	// Unplugged lists ports whose NIC is not in the box at boot: its network backend is made (and wired
+	// as planned) but the NIC sits behind an empty PCIe root port until Lab.Plug hot-plugs it, as a
+	// field engineer would plug a card into a running box.
+	Unplugged []int
 	// EFI, if set, boots the box from a disk image under UEFI firmware instead of Kernel and Initramfs
 	// (which are then unused, as are KernelArgs and Verbose: the image's loader entries carry them).
 	EFI *EFI

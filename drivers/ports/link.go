@@ -130,6 +130,53 @@ func WatchCarrier(ctx context.Context, opts WatchOptions, report func(CarrierEve
 	}
 }
 
+// WatchNewLinks calls report with the kernel name of every link that
+// appears and is not a port yet (a hot-plugged NIC, before Adopt names it),
+// until ctx is done. Loopback and the ports themselves are not reported.
+func WatchNewLinks(ctx context.Context, opts WatchOptions, report func(kernelName string)) error {
+	updates := make(chan netlink.LinkUpdate, 64)
+	done := make(chan struct{})
+	defer close(done)
+	errc := make(chan error, 1)
+	err := netlink.LinkSubscribeWithOptions(updates, done, netlink.LinkSubscribeOptions{
+		Namespace: opts.Namespace,
+		ErrorCallback: func(err error) {
+			select {
+			case errc <- err:
+			default:
+			}
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("subscribing to link changes: %w", err)
+	}
+	seen := map[int]bool{}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-errc:
+			return fmt.Errorf("watching link changes: %w", err)
+		case u, ok := <-updates:
+			if !ok {
+				return errors.New("watching link changes: subscription closed")
+			}
+			name := u.Attrs().Name
+			if u.Header.Type != unix.RTM_NEWLINK || name == "lo" || seen[u.Attrs().Index] {
+				continue
+			}
+			if _, isPort := JunosName(name); isPort {
+				continue
+			}
+			if u.Attrs().EncapType != "ether" {
+				continue // tunnels (xfrm, ipsec) are not NICs
+			}
+			seen[u.Attrs().Index] = true
+			report(name)
+		}
+	}
+}
+
 // AddressEvent is an IPv4 or IPv6 address added to or removed from a port.
 type AddressEvent struct {
 	Junos, Kernel string

@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/vishvananda/netlink"
@@ -47,6 +48,25 @@ type Box struct {
 	// kernel was started directly (QEMU -kernel), not from a disk slot.
 	Software *software.Boot
 	Version  string
+
+	portsMu sync.Mutex // guards Ports once boot is done: hot-plugged NICs are added
+}
+
+// PortList returns the ports: boot's, and those adopted since.
+func (b *Box) PortList() []ports.Port {
+	b.portsMu.Lock()
+	defer b.portsMu.Unlock()
+	return slices.Clone(b.Ports)
+}
+
+// AdoptPorts names the NICs that appeared since boot (see ports.Adopt) and
+// adds them to the box's ports, returning the new ones.
+func (b *Box) AdoptPorts(sysfs string) ([]ports.Port, error) {
+	b.portsMu.Lock()
+	defer b.portsMu.Unlock()
+	fresh, err := ports.Adopt(b.Netlink, sysfs, b.Board.Ports, b.Ports)
+	b.Ports = append(b.Ports, fresh...)
+	return fresh, err
 }
 
 // ExtraModules returns the modules named by palisade.modules=a,b on the
@@ -235,7 +255,7 @@ func setupPorts(_ context.Context, env *Env, box *Box) error {
 // configuration (or the factory default).
 func applyConfig(ctx context.Context, env *Env, box *Box, stages func(*Box) []commit.Stage) error {
 	box.Pipeline = &commit.Pipeline{Log: env.Log, Present: func(junos string) bool {
-		for _, p := range box.Ports {
+		for _, p := range box.PortList() {
 			if p.Junos == junos {
 				return true
 			}

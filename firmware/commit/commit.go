@@ -15,7 +15,8 @@
 //
 // After a commit, React hands the running Intent to the stages that depend
 // on a change of the box (Reactor): the routes are applied again when a
-// port's carrier changes, the IKE gateways waiting for their address start
+// port's carrier changes, a port that appears (hot-plugged) gets its links,
+// addresses and routes, the IKE gateways waiting for their address start
 // when it appears. Nothing else is re-applied.
 package commit
 
@@ -77,6 +78,8 @@ const (
 	Carrier ChangeKind = iota + 1
 	// Address: an address appeared on or left a port.
 	Address
+	// Port: a port appeared (a NIC hot-plugged, or its driver loaded).
+	Port
 )
 
 func (k ChangeKind) String() string {
@@ -85,6 +88,8 @@ func (k ChangeKind) String() string {
 		return "carrier"
 	case Address:
 		return "address"
+	case Port:
+		return "port"
 	}
 	return fmt.Sprintf("change(%d)", int(k))
 }

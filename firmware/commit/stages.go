@@ -35,6 +35,12 @@ func NetStage(h *netlink.Handle, log *slog.Logger) Stage {
 			return err
 		},
 		ReactFn: func(_ context.Context, in *Intent, ch Change) error {
+			if ch.Kind == Port {
+				// A new port: its link settings, addresses and routes,
+				// which waited for it since the commit.
+				_, err := netconf.Apply(h, in.Net, func(n string) bool { _, ok := ports.JunosName(n); return ok })
+				return err
+			}
 			if ch.Kind != Carrier {
 				return nil
 			}
@@ -60,7 +66,7 @@ func VPNStage(d *vpn.Daemon) Stage {
 	return StageFunc{StageName: "ipsec vpn",
 		Fn: func(ctx context.Context, in *Intent) error { return d.Apply(ctx, in.VPN) },
 		ReactFn: func(ctx context.Context, _ *Intent, ch Change) error {
-			if ch.Kind == Address {
+			if ch.Kind == Address || ch.Kind == Port {
 				d.Rebind(ctx)
 			}
 			return nil

@@ -85,6 +85,20 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) 
 				}
 			})
 		}},
+		{Name: "hot-plug", Run: func(ctx context.Context) error {
+			return ports.WatchNewLinks(ctx, ports.WatchOptions{}, func(name string) {
+				fresh, err := box.AdoptPorts("/sys")
+				if err != nil {
+					log.Warn("a new NIC", "link", name, "err", err)
+				}
+				for _, p := range fresh {
+					log.Info("port added", "name", p.Junos, "nic", p.NIC.Name, "driver", p.NIC.Driver, "mac", p.NIC.MAC)
+					if err := box.Pipeline.React(ctx, commit.Change{Kind: commit.Port, Port: p.Junos}); err != nil {
+						log.Warn("applying the configuration of a new port", "port", p.Junos, "err", err)
+					}
+				}
+			})
+		}},
 		{Name: "addresses", Run: func(ctx context.Context) error {
 			return ports.WatchAddresses(ctx, ports.WatchOptions{}, func(e ports.AddressEvent) {
 				if err := box.Pipeline.React(ctx, commit.Change{Kind: commit.Address, Port: e.Junos}); err != nil {

@@ -98,6 +98,9 @@ type setup struct {
 	// beforeBoot runs once the namespaces and charon are up, before the
 	// box has applied its configuration (an attacker that is already there).
 	beforeBoot func(l *lab)
+	// unplugged ports have no NIC at boot (qemu.Box.Unplugged); with any,
+	// startLab does not wait for the tunnel.
+	unplugged []int
 }
 
 // lab is a running topology with the tunnel up.
@@ -171,7 +174,7 @@ func startLab(t *testing.T, s setup) *lab {
 	}
 	l := &lab{t: t, start: time.Now(), password: s.password}
 	l.lab = qemu.StartT(t, qemu.Topology{
-		Boxes: []qemu.Box{{Name: "srx1", Board: b, Kernel: k, Initramfs: i, ConfigDisk: disk, NICs: 2, Timeout: s.timeout}},
+		Boxes: []qemu.Box{{Name: "srx1", Board: b, Kernel: k, Initramfs: i, ConfigDisk: disk, NICs: 2, Timeout: s.timeout, Unplugged: s.unplugged}},
 		HostNets: []qemu.HostNet{
 			{Netns: "host1", To: qemu.Endpoint{Box: "srx1", Port: 0}, Addrs: []string{host1Addr + "/24"}, Gateway: "10.100.11.1"},
 			{Netns: "peer", To: qemu.Endpoint{Box: "srx1", Port: 1}, IfName: "eth0", Addrs: []string{peerAddr + "/24"}},
@@ -198,6 +201,9 @@ func startLab(t *testing.T, s setup) *lab {
 		}
 	})
 	applied := time.Now()
+	if len(s.unplugged) > 0 {
+		return l
+	}
 	if !s.weInitiate {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		out, err := l.sw.SwanctlCtx(ctx, "--initiate", "--child", "net", "--timeout", "50")
