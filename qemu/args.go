@@ -109,9 +109,10 @@ func qemuArgs(box Box, index int, ports []netdev, console []string) []string {
 
 func rootPort(n int) string { return fmt.Sprintf("rp%d", n) }
 
-// plugCommand is the monitor command that plugs port n's NIC into its root port.
-func plugCommand(box Box, index, n int) string {
-	return fmt.Sprintf("device_add %s,netdev=n%d,mac=%s,bus=%s,id=nic%d,romfile=", box.Board.QEMU.NICDevice, n, mac(index, n), rootPort(n), n)
+// plugArguments are the arguments of the QMP device_add that plugs port n's NIC into its root port.
+func plugArguments(box Box, index, n int) map[string]any {
+	return map[string]any{"driver": box.Board.QEMU.NICDevice, "netdev": fmt.Sprintf("n%d", n), "mac": mac(index, n),
+		"bus": rootPort(n), "id": fmt.Sprintf("nic%d", n), "romfile": ""}
 }
 
 // mac is the address of port n of the index-th box: locally administered, stable across runs.

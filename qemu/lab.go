@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -54,10 +55,10 @@ type Guest struct {
 	index   int      // position in the topology: the MACs and the console socket follow it
 	ports   []netdev // as planned, for Restart
 	sock    string   // the console's unix socket
-	mon     string   // the monitor's unix socket, when the box has unplugged ports
+	mon     string   // the QMP unix socket, when the box has unplugged ports
 }
 
-// Plug hot-plugs the NIC of one of a box's Unplugged ports, through QEMU's monitor.
+// Plug hot-plugs the NIC of one of a box's Unplugged ports, through QEMU's machine protocol (QMP).
 func (l *Lab) Plug(ctx context.Context, box string, port int) error {
 	g := l.Guest(box)
 	if g == nil || g.mon == "" || !slices.Contains(g.Box.Unplugged, port) {
@@ -66,36 +67,41 @@ func (l *Lab) Plug(ctx context.Context, box string, port int) error {
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "unix", g.mon)
 	if err != nil {
-		return fmt.Errorf("box %s: the monitor: %w", box, err)
+		return fmt.Errorf("box %s: QMP: %w", box, err)
 	}
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(30 * time.Second))
-	prompt := func() (string, error) {
-		var out []byte
-		buf := make([]byte, 512)
-		for !strings.HasSuffix(strings.TrimRight(string(out), " "), "(qemu)") {
-			n, err := conn.Read(buf)
-			if err != nil {
-				return string(out), err
+	dec, enc := json.NewDecoder(conn), json.NewEncoder(conn)
+	// reply reads past the greeting and asynchronous events to the answer of the last command.
+	reply := func() error {
+		for {
+			var m struct {
+				Return json.RawMessage `json:"return"`
+				Error  *struct {
+					Class, Desc string
+				} `json:"error"`
 			}
-			out = append(out, buf[:n]...)
+			if err := dec.Decode(&m); err != nil {
+				return err
+			}
+			if m.Error != nil {
+				return fmt.Errorf("%s: %s", m.Error.Class, m.Error.Desc)
+			}
+			if m.Return != nil {
+				return nil
+			}
 		}
-		return string(out), nil
 	}
-	if _, err := prompt(); err != nil {
-		return fmt.Errorf("box %s: waiting for the monitor: %w", box, err)
-	}
-	cmd := plugCommand(g.Box, g.index, port)
-	if _, err := conn.Write([]byte(cmd + "\n")); err != nil {
-		return fmt.Errorf("box %s: %s: %w", box, cmd, err)
-	}
-	out, err := prompt()
-	if err != nil {
-		return fmt.Errorf("box %s: %s: %w", box, cmd, err)
-	}
-	// The monitor echoes the command; anything else it says is an error.
-	if reply := strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(strings.ReplaceAll(out, cmd, "")), "(qemu)")); reply != "" {
-		return fmt.Errorf("box %s: %s: %s", box, cmd, reply)
+	for _, c := range []map[string]any{
+		{"execute": "qmp_capabilities"},
+		{"execute": "device_add", "arguments": plugArguments(g.Box, g.index, port)},
+	} {
+		if err := enc.Encode(c); err != nil {
+			return fmt.Errorf("box %s: QMP %v: %w", box, c["execute"], err)
+		}
+		if err := reply(); err != nil {
+			return fmt.Errorf("box %s: QMP %v: %w", box, c["execute"], err)
+		}
 	}
 	return nil
 }
@@ -338,9 +344,9 @@ func (l *Lab) startGuest(ctx, runCtx context.Context, box Box, index int, ports 
 	args := qemuArgs(box, index, ports, socketConsole(sock, log))
 	mon := ""
 	if len(box.Unplugged) > 0 {
-		// A human monitor on a socket, for Lab.Plug.
-		mon = filepath.Join(l.sockDir, fmt.Sprintf("%d.mon", index))
-		args = append(args, "-monitor", fmt.Sprintf("unix:%s,server=on,wait=off", mon))
+		// QEMU's machine protocol on a socket, for Lab.Plug.
+		mon = filepath.Join(l.sockDir, fmt.Sprintf("%d.qmp", index))
+		args = append(args, "-qmp", fmt.Sprintf("unix:%s,server=on,wait=off", mon))
 	}
 	timeout := box.Timeout
 	if timeout == 0 {
