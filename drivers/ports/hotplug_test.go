@@ -104,3 +104,36 @@ func TestAdoptHotpluggedNIC(t *testing.T) {
 		t.Errorf("a second Adopt: %+v, %v; want nothing new", again, err)
 	}
 }
+
+// TestWatchAddresses: an address added to a port is reported with the
+// port's Junos name; one on another link is not.
+func TestWatchAddresses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("system test (network namespace): skipped with -short")
+	}
+	ns := netnstest.New(t)
+	ns.IP(t, "link", "add", "ge-0-0-1", "type", "veth", "peer", "name", "other0")
+	ctx, cancel := context.WithCancel(context.Background())
+	events := make(chan AddressEvent, 8)
+	done := make(chan error, 1)
+	go func() {
+		done <- WatchAddresses(ctx, WatchOptions{Namespace: &ns.NsHandle}, func(e AddressEvent) { events <- e })
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("WatchAddresses: %v", err)
+		}
+	})
+	time.Sleep(100 * time.Millisecond) // the subscription is in place
+	ns.IP(t, "addr", "add", "192.0.2.9/24", "dev", "other0")
+	ns.IP(t, "addr", "add", "172.16.13.1/24", "dev", "ge-0-0-1")
+	select {
+	case e := <-events:
+		if e.Junos != "ge-0/0/1" || e.Addr.String() != "172.16.13.1/24" || !e.Added {
+			t.Errorf("got %+v, want 172.16.13.1/24 added on ge-0/0/1", e)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no address event")
+	}
+}

@@ -87,45 +87,53 @@ func WatchCarrier(ctx context.Context, opts WatchOptions, report func(CarrierEve
 	if now == nil {
 		now = time.Now
 	}
-	updates := make(chan netlink.LinkUpdate, 64)
+	last := map[string]bool{} // kernel name -> carrier
+	return watch(ctx, "link", func(ch chan netlink.LinkUpdate, done chan struct{}, onErr func(error)) error {
+		return netlink.LinkSubscribeWithOptions(ch, done, netlink.LinkSubscribeOptions{Namespace: opts.Namespace, ListExisting: true, ErrorCallback: onErr})
+	}, func(u netlink.LinkUpdate) {
+		name := u.Attrs().Name
+		junos, isPort := JunosName(name)
+		if !isPort || u.Header.Type == unix.RTM_DELLINK {
+			return
+		}
+		up := u.IfInfomsg.Flags&unix.IFF_LOWER_UP != 0
+		if prev, seen := last[name]; seen && prev == up {
+			return
+		}
+		last[name] = up
+		report(CarrierEvent{Junos: junos, Kernel: name, Up: up, Time: now()})
+	})
+}
+
+// watch subscribes (sub gets the update channel, the channel whose close
+// ends the subscription, and the callback for its errors) and hands every
+// update to handle until ctx is done; it returns nil then, or the
+// subscription's error.
+func watch[U any](ctx context.Context, what string, sub func(ch chan U, done chan struct{}, onErr func(error)) error, handle func(U)) error {
+	updates := make(chan U, 64)
 	done := make(chan struct{})
 	defer close(done)
 	errc := make(chan error, 1)
-	err := netlink.LinkSubscribeWithOptions(updates, done, netlink.LinkSubscribeOptions{
-		Namespace:    opts.Namespace,
-		ListExisting: true,
-		ErrorCallback: func(err error) {
-			select {
-			case errc <- err:
-			default:
-			}
-		},
-	})
-	if err != nil {
-		return fmt.Errorf("subscribing to link changes: %w", err)
+	onErr := func(err error) {
+		select {
+		case errc <- err:
+		default:
+		}
 	}
-	last := map[string]bool{} // kernel name -> carrier
+	if err := sub(updates, done, onErr); err != nil {
+		return fmt.Errorf("subscribing to %s changes: %w", what, err)
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case err := <-errc:
-			return fmt.Errorf("watching link changes: %w", err)
+			return fmt.Errorf("watching %s changes: %w", what, err)
 		case u, ok := <-updates:
 			if !ok {
-				return errors.New("watching link changes: subscription closed")
+				return fmt.Errorf("watching %s changes: subscription closed", what)
 			}
-			name := u.Attrs().Name
-			junos, isPort := JunosName(name)
-			if !isPort || u.Header.Type == unix.RTM_DELLINK {
-				continue
-			}
-			up := u.IfInfomsg.Flags&unix.IFF_LOWER_UP != 0
-			if prev, seen := last[name]; seen && prev == up {
-				continue
-			}
-			last[name] = up
-			report(CarrierEvent{Junos: junos, Kernel: name, Up: up, Time: now()})
+			handle(u)
 		}
 	}
 }
@@ -134,47 +142,23 @@ func WatchCarrier(ctx context.Context, opts WatchOptions, report func(CarrierEve
 // appears and is not a port yet (a hot-plugged NIC, before Adopt names it),
 // until ctx is done. Loopback and the ports themselves are not reported.
 func WatchNewLinks(ctx context.Context, opts WatchOptions, report func(kernelName string)) error {
-	updates := make(chan netlink.LinkUpdate, 64)
-	done := make(chan struct{})
-	defer close(done)
-	errc := make(chan error, 1)
-	err := netlink.LinkSubscribeWithOptions(updates, done, netlink.LinkSubscribeOptions{
-		Namespace: opts.Namespace,
-		ErrorCallback: func(err error) {
-			select {
-			case errc <- err:
-			default:
-			}
-		},
-	})
-	if err != nil {
-		return fmt.Errorf("subscribing to link changes: %w", err)
-	}
 	seen := map[int]bool{}
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case err := <-errc:
-			return fmt.Errorf("watching link changes: %w", err)
-		case u, ok := <-updates:
-			if !ok {
-				return errors.New("watching link changes: subscription closed")
-			}
-			name := u.Attrs().Name
-			if u.Header.Type != unix.RTM_NEWLINK || name == "lo" || seen[u.Attrs().Index] {
-				continue
-			}
-			if _, isPort := JunosName(name); isPort {
-				continue
-			}
-			if u.Attrs().EncapType != "ether" {
-				continue // tunnels (xfrm, ipsec) are not NICs
-			}
-			seen[u.Attrs().Index] = true
-			report(name)
+	return watch(ctx, "link", func(ch chan netlink.LinkUpdate, done chan struct{}, onErr func(error)) error {
+		return netlink.LinkSubscribeWithOptions(ch, done, netlink.LinkSubscribeOptions{Namespace: opts.Namespace, ErrorCallback: onErr})
+	}, func(u netlink.LinkUpdate) {
+		name := u.Attrs().Name
+		if u.Header.Type != unix.RTM_NEWLINK || name == "lo" || seen[u.Attrs().Index] {
+			return
 		}
-	}
+		if _, isPort := JunosName(name); isPort {
+			return
+		}
+		if u.Attrs().EncapType != "ether" {
+			return // tunnels (xfrm, ipsec) are not NICs
+		}
+		seen[u.Attrs().Index] = true
+		report(name)
+	})
 }
 
 // AddressEvent is an IPv4 or IPv6 address added to or removed from a port.
@@ -192,57 +176,34 @@ func WatchAddresses(ctx context.Context, opts WatchOptions, report func(AddressE
 	if now == nil {
 		now = time.Now
 	}
-	updates := make(chan netlink.AddrUpdate, 64)
-	done := make(chan struct{})
-	defer close(done)
-	errc := make(chan error, 1)
-	err := netlink.AddrSubscribeWithOptions(updates, done, netlink.AddrSubscribeOptions{
-		Namespace: opts.Namespace,
-		ErrorCallback: func(err error) {
-			select {
-			case errc <- err:
-			default:
-			}
-		},
-	})
-	if err != nil {
-		return fmt.Errorf("subscribing to address changes: %w", err)
-	}
 	h := &netlink.Handle{} // the calling thread's namespace
 	if opts.Namespace != nil {
+		var err error
 		if h, err = netlink.NewHandleAt(*opts.Namespace); err != nil {
 			return fmt.Errorf("opening netlink in the watched namespace: %w", err)
 		}
 		defer h.Close()
 	}
 	names := map[int]string{} // ifindex -> kernel name, looked up once
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case err := <-errc:
-			return fmt.Errorf("watching address changes: %w", err)
-		case u, ok := <-updates:
-			if !ok {
-				return errors.New("watching address changes: subscription closed")
+	return watch(ctx, "address", func(ch chan netlink.AddrUpdate, done chan struct{}, onErr func(error)) error {
+		return netlink.AddrSubscribeWithOptions(ch, done, netlink.AddrSubscribeOptions{Namespace: opts.Namespace, ErrorCallback: onErr})
+	}, func(u netlink.AddrUpdate) {
+		name, seen := names[u.LinkIndex]
+		if !seen {
+			if l, err := h.LinkByIndex(u.LinkIndex); err == nil {
+				name = l.Attrs().Name
+				names[u.LinkIndex] = name
 			}
-			name, seen := names[u.LinkIndex]
-			if !seen {
-				if l, err := h.LinkByIndex(u.LinkIndex); err == nil {
-					name = l.Attrs().Name
-					names[u.LinkIndex] = name
-				}
-			}
-			junos, isPort := JunosName(name)
-			if !isPort {
-				continue
-			}
-			a, ok := netip.AddrFromSlice(u.LinkAddress.IP)
-			if !ok {
-				continue
-			}
-			ones, _ := u.LinkAddress.Mask.Size()
-			report(AddressEvent{Junos: junos, Kernel: name, Addr: netip.PrefixFrom(a.Unmap(), ones), Added: u.NewAddr, Time: now()})
 		}
-	}
+		junos, isPort := JunosName(name)
+		if !isPort {
+			return
+		}
+		a, ok := netip.AddrFromSlice(u.LinkAddress.IP)
+		if !ok {
+			return
+		}
+		ones, _ := u.LinkAddress.Mask.Size()
+		report(AddressEvent{Junos: junos, Kernel: name, Addr: netip.PrefixFrom(a.Unmap(), ones), Added: u.NewAddr, Time: now()})
+	})
 }
