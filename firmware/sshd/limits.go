@@ -2,7 +2,6 @@ package sshd
 
 import (
 	"context"
-	"log/slog"
 	"net"
 	"net/netip"
 	"sync"
@@ -151,71 +150,6 @@ func (f *failures) prune(now time.Time) {
 		if now.Sub(st.last) >= failForget && !now.Before(st.until) {
 			delete(f.bySource, src)
 		}
-	}
-}
-
-// rateLog lets one line a second through per cause (the message, always a
-// constant of this package) and reports the lines it held back with the
-// next one of that cause or at the next flush. What unauthenticated clients
-// cause goes through it, so that a flood cannot push the rest out of the
-// log. It follows vpn/ike/internal/ratelog, which is internal to vpn/ike.
-type rateLog struct {
-	log *slog.Logger
-	now func() time.Time
-
-	mu     sync.Mutex // guards causes
-	causes map[string]*rateCause
-}
-
-type rateCause struct {
-	since time.Time // start of the current window
-	held  int
-	args  []any // of the latest line held back
-}
-
-const rateWindow = time.Second
-
-func (l *rateLog) warn(msg string, args ...any) {
-	now := l.now()
-	l.mu.Lock()
-	c := l.causes[msg]
-	if c == nil {
-		c = &rateCause{}
-		l.causes[msg] = c
-	}
-	if !c.since.IsZero() && now.Sub(c.since) < rateWindow {
-		c.held++
-		c.args = args
-		l.mu.Unlock()
-		return
-	}
-	if c.held > 0 {
-		args = append(args[:len(args):len(args)], "suppressed", c.held)
-	}
-	c.since, c.held, c.args = now, 0, nil
-	l.mu.Unlock()
-	l.log.Warn(msg, args...)
-}
-
-// flush logs the counts held back by causes whose window has passed, so
-// that the end of a flood is not lost.
-func (l *rateLog) flush() {
-	now := l.now()
-	type line struct {
-		msg  string
-		args []any
-	}
-	var out []line
-	l.mu.Lock()
-	for msg, c := range l.causes {
-		if c.held > 0 && now.Sub(c.since) >= rateWindow {
-			out = append(out, line{msg, append(c.args[:len(c.args):len(c.args)], "suppressed", c.held-1)})
-			c.since, c.held, c.args = now, 0, nil
-		}
-	}
-	l.mu.Unlock()
-	for _, ln := range out {
-		l.log.Warn(ln.msg, ln.args...)
 	}
 }
 

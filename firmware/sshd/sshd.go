@@ -36,6 +36,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/palisade/palisade/vpn/ike/ratelog"
 )
 
 // WindowSize is a terminal size in characters, from "pty-req" and
@@ -171,15 +173,15 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		t := time.NewTicker(rateWindow)
+		t := time.NewTicker(ratelog.Window)
 		defer t.Stop()
 		for {
 			select {
 			case <-ctx.Done():
-				cfg.refused.flush()
+				cfg.refused.Flush()
 				return
 			case <-t.C:
-				cfg.refused.flush()
+				cfg.refused.Flush()
 			}
 		}
 	}()
@@ -214,7 +216,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 		src := sourceOf(nc.RemoteAddr())
 		if cause, ok := cfg.startups.acquire(src); !ok {
 			nc.Close()
-			cfg.refused.warn(cause, "remote", nc.RemoteAddr().String(), "security", true)
+			cfg.refused.Warn(cause, "remote", nc.RemoteAddr().String(), "security", true)
 			continue
 		}
 		wg.Add(1)
@@ -232,7 +234,7 @@ type serverConfig struct {
 	hostKey  ssh.Signer
 	startups *startups
 	failures *failures
-	refused  *rateLog // refused connections and public keys
+	refused  *ratelog.Limiter // refused connections and public keys
 }
 
 // Algorithms negotiated, set explicitly so that a library update cannot
@@ -281,7 +283,7 @@ func (s *Server) config(ctx context.Context) (serverConfig, error) {
 			bySource:  map[netip.Addr]int{},
 		},
 		failures: &failures{now: s.now, bySource: map[netip.Addr]*failState{}},
-		refused:  &rateLog{log: s.log(), now: s.now, causes: map[string]*rateCause{}},
+		refused:  ratelog.New(s.log(), s.now),
 	}
 	// checkPassword waits before the library sends a failure, so that
 	// the verdict itself comes late; the wait belongs to the source, not
@@ -352,7 +354,7 @@ func (s *Server) config(ctx context.Context) (serverConfig, error) {
 		// one, and costs no delay, so its lines are rate-limited.
 		AuthLogCallback: func(c ssh.ConnMetadata, method string, err error) {
 			if err != nil && method == "publickey" {
-				sc.refused.warn("ssh public key refused", "user", c.User(), "remote", c.RemoteAddr().String(), "security", true)
+				sc.refused.Warn("ssh public key refused", "user", c.User(), "remote", c.RemoteAddr().String(), "security", true)
 			}
 		},
 	}

@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/palisade/palisade/vpn/ike/internal/loop"
-	"github.com/palisade/palisade/vpn/ike/internal/ratelog"
 	"github.com/palisade/palisade/vpn/ike/isakmp"
+	"github.com/palisade/palisade/vpn/ike/ratelog"
 	"github.com/palisade/palisade/vpn/ike/seam"
 )
 

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/palisade/palisade/vpn/ike/internal/loop"
-	"github.com/palisade/palisade/vpn/ike/internal/ratelog"
+	"github.com/palisade/palisade/vpn/ike/ratelog"
 	"github.com/palisade/palisade/vpn/ike/seam"
 )
 

@@ -1,6 +1,7 @@
 // Package ratelog bounds the log lines that unauthenticated packets can
 // cause. Anyone on the Internet can send an IKE engine thousands of
-// malformed, spoofed or unmatched datagrams a second; if each one logged a
+// malformed, spoofed or unmatched datagrams a second (and the SSH server
+// thousands of connections, firmware/sshd uses it too); if each one logged a
 // line, the flood would push everything else out of `show log messages`.
 // A Limiter lets one line a second through per cause (the message text) and
 // reports how many it held back with the next line of that cause, or at the
