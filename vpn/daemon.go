@@ -55,7 +55,7 @@ type Daemon struct {
 	log  *slog.Logger
 	xm   *xfrm.Manager
 
-	ready chan struct{} // closed once Run has started
+	ready chan struct{} // closed once Run has started; Apply waits for it
 
 	mu        sync.Mutex
 	runCtx    context.Context           // set by Run; guarded by mu
@@ -189,9 +189,6 @@ func (d *Daemon) stop() error {
 	}
 	return nil
 }
-
-// Ready is closed once Run has started: Apply waits for it.
-func (d *Daemon) Ready() <-chan struct{} { return d.ready }
 
 // Reconcile compiles gws and tuns (reqids carried over from the intent
 // running now) and applies them: a convenience for tests and tools that
